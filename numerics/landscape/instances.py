@@ -1,0 +1,122 @@
+"""Instances of spec L, validated at construction.
+
+Conventions (stated once, used everywhere):
+- task loss f_i(w) = ½ E[(⟨w, x⟩ − y)²] = ½ (w − w*_i)ᵀ Σ_i (w − w*_i) + σ²/2  (the ½ is in the loss);
+- ``sigma`` is the label-noise STANDARD DEVIATION σ (noise variance σ²);
+- ``nu_hard``/``nu_easy`` and ``opt_cov`` are VARIANCES: w*_i ~ (w_k, V_k), V_k = ν_k I, so E‖w* − w_k‖² = d ν_k;
+- one adaptation step w ↦ w − α ĝ(w) with ĝ(w) = (1/m) Σ_j x_j (x_jᵀ w − y_j); ``m = inf`` is the exact gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from numerics import validation as v
+
+
+@dataclass(frozen=True, eq=False)
+class TaskType:
+    """One task type: probability ``prob``, data covariance Σ (``cov``), optimum mean ``center`` and covariance V."""
+
+    prob: float
+    cov: np.ndarray
+    center: np.ndarray
+    opt_cov: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Mixture:
+    """A finite mixture of task types (spec L §1, general form).
+
+    ``m`` is the adaptation batch size at test time, ``m_train`` the one MAML is trained with (``None``: = m).
+    """
+
+    types: tuple[TaskType, ...]
+    alpha: float
+    sigma: float = 0.0
+    m: float = math.inf
+    m_train: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.types:
+            raise v.ParameterError("types", "a non-empty sequence of task types", self.types)
+        d = np.asarray(self.types[0].center).shape[0] if np.ndim(self.types[0].center) == 1 else 0
+        if d < 1:
+            raise v.ParameterError("center", "a vector of length d >= 1", self.types[0].center)
+        checked = []
+        for t in self.types:
+            checked.append(
+                TaskType(
+                    prob=v.real("prob", t.prob, low=0.0, high=1.0, allowed="in [0, 1]"),
+                    cov=v.spd("cov", t.cov, d),
+                    center=v.matrix("center", t.center, (d,), allowed=f"a finite vector of length {d}"),
+                    opt_cov=v.spd("opt_cov", t.opt_cov, d, semi=True),
+                )
+            )
+        total = sum(t.prob for t in checked)
+        if abs(total - 1.0) > 1e-9:
+            raise v.ParameterError("prob", "probabilities summing to 1", total)
+        object.__setattr__(self, "types", tuple(checked))
+        object.__setattr__(self, "alpha", v.real("alpha", self.alpha, low=0.0, low_open=True,
+                                                 allowed="> 0"))
+        object.__setattr__(self, "sigma", v.real("sigma", self.sigma, low=0.0, allowed=">= 0"))
+        object.__setattr__(self, "m", v.sample_count("m", self.m))
+        m_train = self.m if self.m_train is None else v.sample_count("m_train", self.m_train)
+        object.__setattr__(self, "m_train", m_train)
+
+    @property
+    def d(self) -> int:
+        return int(self.types[0].center.shape[0])
+
+    def with_m(self, m: float) -> Mixture:
+        """The same mixture adapted with batch size ``m`` (the training batch size is kept)."""
+        return Mixture(self.types, self.alpha, self.sigma, m, self.m_train)
+
+
+@dataclass(frozen=True)
+class EasyHard:
+    """The canonical two-type isotropic instance of spec L: Σ_k = ρ_k I_d, w*_i ~ (w_k, ν_k I_d), R = ‖w_H − w_E‖.
+
+    The defaults put tightly packed hard optima far from the easy ones, where MAML's gain over NAL is visible.
+    Only R matters (rotation invariance), so :meth:`mixture` places w_E = 0 and w_H = R e_1.
+    """
+
+    d: int = 5
+    alpha: float = 1.0
+    p_hard: float = 0.5
+    rho_hard: float = 0.1
+    rho_easy: float = 1.0
+    nu_hard: float = 0.001
+    nu_easy: float = 0.1
+    sigma: float = 0.1
+    R: float = 5.0
+    m: float = 50
+    m_train: float | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        s(self, "d", v.integer("d", self.d, low=1))
+        s(self, "alpha", v.real("alpha", self.alpha, low=0.0, low_open=True, allowed="> 0"))
+        s(self, "p_hard", v.real("p_hard", self.p_hard, low=0.0, high=1.0, allowed="in [0, 1]"))
+        for name in ("rho_hard", "rho_easy"):
+            s(self, name, v.real(name, getattr(self, name), low=0.0, low_open=True, allowed="> 0"))
+        for name in ("nu_hard", "nu_easy", "sigma", "R"):
+            s(self, name, v.real(name, getattr(self, name), low=0.0, allowed=">= 0"))
+        s(self, "m", v.sample_count("m", self.m))
+        m_train = self.m if self.m_train is None else v.sample_count("m_train", self.m_train)
+        s(self, "m_train", m_train)
+
+    @property
+    def p_easy(self) -> float:
+        return 1.0 - self.p_hard
+
+    def mixture(self) -> Mixture:
+        eye = np.eye(self.d)
+        w_hard = np.zeros(self.d)
+        w_hard[0] = self.R
+        hard = TaskType(self.p_hard, self.rho_hard * eye, w_hard, self.nu_hard * eye)
+        easy = TaskType(self.p_easy, self.rho_easy * eye, np.zeros(self.d), self.nu_easy * eye)
+        return Mixture((hard, easy), self.alpha, self.sigma, self.m, self.m_train)

@@ -1,0 +1,1 @@
+"""Reports: the command-line interface, and (later) the LaTeX report and figures."""
