@@ -11,8 +11,8 @@ import numpy as np
 class ParameterError(ValueError):
     """A parameter outside its allowed range.
 
-    ``name`` is the parameter's name as the Python API spells it (``rho_hard``); the command line maps it to its
-    flag (``--rho-hard``).
+    ``name`` is the parameter's name as the Python API spells it (``rho_hard``); the command line
+    maps it to its flag (``--rho-hard``).
     """
 
     def __init__(self, name: str, allowed: str, got: object) -> None:
@@ -22,8 +22,15 @@ class ParameterError(ValueError):
         super().__init__(f"{name} must be {allowed} (got {got!r})")
 
 
-def real(name: str, value: object, *, low: float | None = None, low_open: bool = False,
-         high: float | None = None, allowed: str) -> float:
+def real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    low_open: bool = False,
+    high: float | None = None,
+    allowed: str,
+) -> float:
     """``value`` as a finite float in the given range, else :class:`ParameterError`."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ParameterError(name, allowed, value)
@@ -38,7 +45,8 @@ def real(name: str, value: object, *, low: float | None = None, low_open: bool =
 
 
 def integer(name: str, value: object, *, low: int, allowed: str | None = None) -> int:
-    """``value`` as an int ≥ ``low`` (integral floats such as 3.0 are accepted), else :class:`ParameterError`."""
+    """``value`` as an int ≥ ``low`` (integral floats such as 3.0 are accepted), else
+    :class:`ParameterError`."""
     allowed = allowed or f"an integer >= {low}"
     if isinstance(value, bool):
         raise ParameterError(name, allowed, value)

@@ -3,8 +3,10 @@
 Conventions (stated once, used everywhere):
 - task loss f_i(w) = ½ E[(⟨w, x⟩ − y)²] = ½ (w − w*_i)ᵀ Σ_i (w − w*_i) + σ²/2  (the ½ is in the loss);
 - ``sigma`` is the label-noise STANDARD DEVIATION σ (noise variance σ²);
-- ``nu_hard``/``nu_easy`` and ``opt_cov`` are VARIANCES: w*_i ~ (w_k, V_k), V_k = ν_k I, so E‖w* − w_k‖² = d ν_k;
-- one adaptation step w ↦ w − α ĝ(w) with ĝ(w) = (1/m) Σ_j x_j (x_jᵀ w − y_j); ``m = inf`` is the exact gradient.
+- ``nu_hard``/``nu_easy`` and ``opt_cov`` are VARIANCES: w*_i ~ (w_k, V_k), V_k = ν_k I, so
+  E‖w* − w_k‖² = d ν_k;
+- one adaptation step w ↦ w − α ĝ(w) with ĝ(w) = (1/m) Σ_j x_j (x_jᵀ w − y_j); ``m = inf`` is the exact
+  gradient.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from numerics import validation as v
 
 @dataclass(frozen=True, eq=False)
 class TaskType:
-    """One task type: probability ``prob``, data covariance Σ (``cov``), optimum mean ``center`` and covariance V."""
+    """One task type: probability ``prob``, data covariance Σ (``cov``), optimum mean ``center`` and
+    covariance V (``opt_cov``)."""
 
     prob: float
     cov: np.ndarray
@@ -60,8 +63,7 @@ class Mixture:
         if abs(total - 1.0) > 1e-9:
             raise v.ParameterError("prob", "probabilities summing to 1", total)
         object.__setattr__(self, "types", tuple(checked))
-        object.__setattr__(self, "alpha", v.real("alpha", self.alpha, low=0.0, low_open=True,
-                                                 allowed="> 0"))
+        object.__setattr__(self, "alpha", v.real("alpha", self.alpha, low=0.0, low_open=True, allowed="> 0"))
         object.__setattr__(self, "sigma", v.real("sigma", self.sigma, low=0.0, allowed=">= 0"))
         object.__setattr__(self, "m", v.sample_count("m", self.m))
         m_train = self.m if self.m_train is None else v.sample_count("m_train", self.m_train)
@@ -78,7 +80,9 @@ class Mixture:
 
 @dataclass(frozen=True)
 class EasyHard:
-    """The canonical two-type isotropic instance of spec L: Σ_k = ρ_k I_d, w*_i ~ (w_k, ν_k I_d), R = ‖w_H − w_E‖.
+    """The canonical two-type isotropic instance of spec L.
+
+    Σ_k = ρ_k I_d, w*_i ~ (w_k, ν_k I_d), R = ‖w_H − w_E‖.
 
     The defaults put tightly packed hard optima far from the easy ones, where MAML's gain over NAL is visible.
     Only R matters (rotation invariance), so :meth:`mixture` places w_E = 0 and w_H = R e_1.

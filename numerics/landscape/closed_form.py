@@ -1,0 +1,169 @@
+"""The derived closed forms of spec L, compiled to numpy and evaluated at an instance.
+
+This is verification code: it is the one place in :mod:`numerics` that imports :mod:`theory`. The batch size
+enters through κ = 1/m so that m = ∞ (κ = 0, the exact gradient) is an ordinary value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import sympy as sp
+
+from numerics.landscape.instances import EasyHard, Mixture
+from theory.landscape import adaptation, mixture, two_type
+from theory.landscape import model as M
+
+kappa = sp.Symbol("kappa", nonnegative=True)
+kappa_train = sp.Symbol("kappa_train", nonnegative=True)
+
+
+def _inverse(m: float) -> float:
+    return 0.0 if math.isinf(m) else 1.0 / m
+
+
+class DegenerateInstance(ValueError):
+    """The instance has no unique minimiser or a zero excess, so the gain is undefined."""
+
+
+@dataclass(frozen=True)
+class EasyHardForms:
+    """Closed-form quantities of spec L §3.5 at one two-type instance (JSON-friendly floats)."""
+
+    weight_hard_nal: float
+    weight_hard_maml: float
+    excess_nal: float
+    excess_maml: float
+    gain: float
+    gain_ceiling: float
+    g_hard: float
+    g_easy: float
+
+
+@cache
+def _easy_hard_functions():
+    gain = two_type.gain()
+    lam, mu, e_nal, e_maml = (gain[k] for k in ("λ", "μ", "E_m(w_NAL)", "E_m(w_MAML)"))
+    g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
+    args = (
+        M.d,
+        M.alpha,
+        two_type.p["H"],
+        two_type.rho["H"],
+        two_type.rho["E"],
+        two_type.nu["H"],
+        two_type.nu["E"],
+        M.sigma,
+        two_type.R,
+        kappa,
+        kappa_train,
+    )
+    p_e = {two_type.p["E"]: 1 - two_type.p["H"], M.m: 1 / kappa, two_type.m_train: 1 / kappa_train}
+    exprs = [sp.simplify(e.subs(p_e)) for e in (lam, mu, e_nal, e_maml)]
+    g_exprs = [sp.expand(g_m.subs({M.rho: two_type.rho[k], M.m: 1 / kappa})) for k in two_type.TYPES]
+    return sp.lambdify(args, exprs + g_exprs, modules="math")
+
+
+def easy_hard(inst: EasyHard) -> EasyHardForms:
+    """λ, μ, E_m(w_NAL), E_m(w_MAML), G, and the ceiling (g_H + g_E)²/(4 g_H g_E) of §3.6e."""
+    f = _easy_hard_functions()
+    try:
+        lam, mu, e_nal, e_maml, g_h, g_e = f(
+            inst.d,
+            inst.alpha,
+            inst.p_hard,
+            inst.rho_hard,
+            inst.rho_easy,
+            inst.nu_hard,
+            inst.nu_easy,
+            inst.sigma,
+            inst.R,
+            _inverse(inst.m),
+            _inverse(inst.m_train),
+        )
+    except ZeroDivisionError:
+        raise DegenerateInstance(
+            "the MAML objective has no unique minimiser here (every task is solved exactly by one step)"
+        ) from None
+    if e_maml <= 0.0:
+        raise DegenerateInstance("E_m(w_MAML) = 0: every task is solved exactly, so the gain is undefined")
+    ceiling = (g_h + g_e) ** 2 / (4 * g_h * g_e) if g_h > 0 and g_e > 0 else math.inf
+    return EasyHardForms(lam, mu, e_nal, e_maml, e_nal / e_maml, ceiling, g_h, g_e)
+
+
+@cache
+def _curvature_functions():
+    q = adaptation.curvature().subs(M.m, 1 / kappa)
+    n = adaptation.noise().subs(M.m, 1 / kappa)
+    args = (M.Sigma, M.d, M.alpha, M.sigma, kappa)
+    return sp.lambdify(args, q, modules="numpy"), sp.lambdify(args, n, modules="numpy")
+
+
+def curvature(cov: np.ndarray, alpha: float, sigma: float, m: float) -> tuple[np.ndarray, float]:
+    """Q(m) and the noise term n(m) of one task with covariance ``cov`` (§3.2)."""
+    q, n = _curvature_functions()
+    args = (np.asarray(cov, dtype=np.float64), cov.shape[0], alpha, sigma, _inverse(m))
+    return np.asarray(q(*args), dtype=np.float64), float(n(*args))
+
+
+@cache
+def _mixture_functions(k: int):
+    types = tuple(range(1, k + 1))
+    syms = [mixture.type_symbols(i) for i in types]
+    args = [M.w, M.d] + [s[n] for s in syms for n in ("p", "C", "c", "center", "V")]
+    objective = mixture.objective(types).result
+    minimiser = mixture.minimiser(types).result
+    return (
+        sp.lambdify(args, objective, modules="numpy"),
+        sp.lambdify(args[1:], minimiser, modules="numpy"),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class MixtureForms:
+    """Closed forms at a general mixture: the two minimisers and the adapted excess E_m at any point."""
+
+    mix: Mixture
+    w_maml: np.ndarray
+    w_nal: np.ndarray
+
+    def excess(self, w: np.ndarray) -> float:
+        """E_m(w) = Σ_k p_k [½ (w − w_k)ᵀ Q_k(m) (w − w_k) + ½ tr(Q_k(m) V_k) + n_k(m)]."""
+        objective, _ = _mixture_functions(len(self.mix.types))
+        args = _mixture_args(self.mix, self.mix.m)
+        col = np.asarray(w, dtype=np.float64).reshape(-1, 1)
+        return float(np.asarray(objective(col, *args)).reshape(()))
+
+    @property
+    def gain(self) -> float:
+        return self.excess(self.w_nal) / self.excess(self.w_maml)
+
+
+def _mixture_args(mix: Mixture, m: float | None, *, adapted: bool = True) -> list:
+    args: list = [mix.d]
+    for t in mix.types:
+        if adapted:
+            q, n = curvature(t.cov, mix.alpha, mix.sigma, m)
+        else:
+            q, n = t.cov, mix.sigma**2 / 2
+        args += [t.prob, q, n, t.center.reshape(-1, 1), t.opt_cov]
+    return args
+
+
+def mixture_forms(mix: Mixture) -> MixtureForms:
+    """w_MAML = Q̄⁻¹ E[Q_i w*_i] (Q at m_train) and w_NAL = Σ̄⁻¹ E[Σ_i w*_i] at ``mix``, by the
+    derived formula."""
+    _, minimiser = _mixture_functions(len(mix.types))
+
+    def solve(args: list) -> np.ndarray:
+        try:
+            return np.asarray(minimiser(*args), dtype=np.float64).reshape(-1)
+        except np.linalg.LinAlgError:
+            raise DegenerateInstance("the objective's Hessian Σ_k p_k C_k is singular") from None
+
+    w_maml = solve(_mixture_args(mix, mix.m_train))
+    w_nal = solve(_mixture_args(mix, None, adapted=False))
+    return MixtureForms(mix, w_maml, w_nal)

@@ -1,0 +1,119 @@
+"""The claim model: one record per claim, with its statement, source and check side by side.
+
+A claim is data. Its ``conclusion`` is a sympy relation over named observables and parameters (an identity
+``Eq``, an inequality ``Le``/``Ge``/``Lt``/``Gt``) that holds under its ``hypotheses`` (relations in the same
+symbols). Where sympy can decide it, ``prove`` returns a :class:`Proof`; the numerics check it on admissible
+instances through :func:`evaluate`, which needs nothing but the relation and the parameter values.
+
+Provenance (DESIGN.md): ``derived`` — exact, proved here by sympy; ``reconstructed`` — a paper statement whose
+constants are uncertain; ``abstract`` — the paper's qualitative claim made precise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+
+import sympy as sp
+
+
+class Provenance(StrEnum):
+    DERIVED = "derived"
+    RECONSTRUCTED = "reconstructed"
+    ABSTRACT = "abstract"
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The outcome of a symbolic check: ``proved`` and how (``method``), with what was left (``residual``)."""
+
+    proved: bool
+    method: str
+    residual: sp.Basic = sp.S.Zero
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A claim at one instance: ``lhs`` and ``rhs`` of the conclusion, whether it ``holds``, and
+    its ``slack``.
+
+    Slack: for an identity the relative residual |lhs − rhs| / max(1, |rhs|); for an inequality lhs ≤ rhs the
+    ratio lhs / rhs (≤ 1 holds; near 1 is tight).
+    """
+
+    lhs: float
+    rhs: float
+    holds: bool
+    slack: float
+
+
+@dataclass(frozen=True, eq=False)
+class Claim:
+    id: str
+    title: str
+    source: str
+    provenance: Provenance
+    statement: str
+    conclusion: sp.Basic
+    hypotheses: tuple[sp.Basic, ...] = ()
+    prove: Callable[[], Proof] | None = None
+    rtol: float = 1e-9
+
+    @cached_property
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        names = set(self.conclusion.free_symbols)
+        for h in self.hypotheses:
+            names |= h.free_symbols
+        return tuple(sorted(names, key=lambda s: s.name))
+
+    @cached_property
+    def _compiled(self) -> Callable[..., tuple[float, float]]:
+        rel = _as_le(self.conclusion)
+        return sp.lambdify(self.symbols, (rel.lhs, rel.rhs), modules="math")
+
+    def admissible(self, values: Mapping[str, float]) -> bool:
+        """Whether the instance satisfies every hypothesis."""
+        subs = {s: values[s.name] for s in self.symbols}
+        return all(bool(h.subs(subs)) for h in self.hypotheses)
+
+    def evaluate(self, values: Mapping[str, float]) -> Evaluation:
+        """The conclusion at one instance, in float64 (``values`` maps symbol names to numbers)."""
+        lhs, rhs = (float(v) for v in self._compiled(*(values[s.name] for s in self.symbols)))
+        if isinstance(self.conclusion, sp.Eq):
+            slack = abs(lhs - rhs) / max(1.0, abs(rhs))
+            return Evaluation(lhs, rhs, slack <= self.rtol, slack)
+        strict = isinstance(self.conclusion, sp.StrictLessThan | sp.StrictGreaterThan)
+        tol = self.rtol * max(1.0, abs(rhs))
+        holds = lhs < rhs if strict else lhs <= rhs + tol
+        slack = lhs / rhs if rhs != 0 else (math.inf if lhs > 0 else 0.0)
+        return Evaluation(lhs, rhs, holds, slack)
+
+
+def _as_le(rel: sp.Basic) -> sp.Basic:
+    """Identities as they are; inequalities oriented as lhs ≤ rhs (or lhs < rhs)."""
+    if isinstance(rel, sp.GreaterThan):
+        return sp.Le(rel.rhs, rel.lhs, evaluate=False)
+    if isinstance(rel, sp.StrictGreaterThan):
+        return sp.Lt(rel.rhs, rel.lhs, evaluate=False)
+    if isinstance(rel, sp.Eq | sp.LessThan | sp.StrictLessThan):
+        return rel
+    raise TypeError(f"a claim's conclusion must be a relation, got {type(rel).__name__}")
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+def register(claim: Claim) -> Claim:
+    """Add ``claim`` to the registry (ids are unique)."""
+    if claim.id in _REGISTRY:
+        raise ValueError(f"claim {claim.id!r} is registered twice")
+    _REGISTRY[claim.id] = claim
+    return claim
+
+
+def registered(prefix: str = "") -> list[Claim]:
+    """The registered claims whose id starts with ``prefix`` (``"L."`` for spec L), in registration order."""
+    return [c for c in _REGISTRY.values() if c.id.startswith(prefix)]

@@ -1,0 +1,108 @@
+"""A finite mixture of task types (spec L §2, §3.3, §3.4), general Σ_k and optimum covariances V_k.
+
+Every objective of spec L has the same shape: with a per-type curvature C_k and constant c_k,
+    F(w) = Σ_k p_k E_{w*~(w_k, V_k)} [½ (w − w*)ᵀ C_k (w − w*)] + Σ_k p_k c_k
+         = Σ_k p_k [½ (w − w_k)ᵀ C_k (w − w_k) + ½ tr(C_k V_k) + c_k],
+minimised at w = (Σ_k p_k C_k)⁻¹ Σ_k p_k C_k w_k. NAL is C_k = Σ_k; MAML is C_k = Q_k(m_train); the adapted
+excess E_m is C_k = Q_k(m), c_k = n_k (the noise term). Only the mean and covariance of the optimum law enter.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from theory import matrix_forms as mf
+from theory.derivation import Derivation
+from theory.landscape import model as M
+from theory.matrix_algebra import is_zero
+from theory.moments import Gaussian, expect
+
+
+def type_symbols(k: int | str) -> dict[str, sp.Basic]:
+    """The symbols of task type ``k``: probability p, curvature C, constant c, optimum mean w̄ and
+    covariance V."""
+    return {
+        "p": sp.Symbol(f"p_{k}", nonnegative=True),
+        "C": sp.MatrixSymbol(f"C_{k}", M.d, M.d),
+        "c": sp.Symbol(f"c_{k}"),
+        "center": sp.MatrixSymbol(f"w_{k}", M.d, 1),
+        "V": sp.MatrixSymbol(f"V_{k}", M.d, M.d),
+    }
+
+
+@cache
+def objective(types: tuple[int | str, ...] = (1, 2)) -> Derivation:
+    """F(w) for the mixture of ``types``, from the per-task quadratic ½ (w − w*)ᵀ C (w − w*) + c."""
+    dv = Derivation("L.mixture.objective", "Mixture objective", "spec L §2, §3.3")
+    xi = sp.MatrixSymbol("xi", M.d, 1)
+    parts = []
+    for k in types:
+        s = type_symbols(k)
+        per_task = (M.w - M.w_star).T * s["C"] * (M.w - M.w_star) / 2
+        if k == types[0]:
+            dv.step("one task of type k, optimum w* = w_k + ξ, ξ ~ (0, V_k)", per_task, "F_k(w | w*)")
+        drawn = per_task.subs(M.w_star, s["center"] + xi)
+        mean = expect(drawn, gaussians=(Gaussian(xi, s["V"]),), symmetric=(s["C"], s["V"]))
+        parts.append(s["p"] * (mf.expand_matrix(mean, [s["C"], s["V"]]) + s["c"] * sp.Identity(1)))
+    total = dv.step("E over the optimum, then over the type", sp.MatAdd(*parts), "F(w)")
+    dv.step("expand", mf.expand_matrix(total, _symmetric(types)), "F(w)")
+    return dv
+
+
+@cache
+def minimiser(types: tuple[int | str, ...] = (1, 2)) -> Derivation:
+    """argmin F: the stationarity condition ∇F(w) = H w − b = 0, so w = H⁻¹ b."""
+    dv = Derivation("L.mixture.minimiser", "Minimiser of the mixture objective", "spec L §3.3")
+    F = objective(types).result
+    grad = dv.step("∂F/∂w", mf.expand_matrix(F.diff(M.w), _symmetric(types)), "∇F(w)")
+    H, minus_b = mf.linear_parts(grad, M.w, _symmetric(types))
+    dv.step("∇F(w) = H w − b: the Hessian", H, "H")
+    b = dv.step("∇F(w) = H w − b: the offset", mf.expand_matrix(-minus_b), "b")
+    dv.step("H w = b", sp.Inverse(H) * b, "w_opt")
+    return dv
+
+
+def _symmetric(types: tuple[int | str, ...]) -> list[sp.MatrixSymbol]:
+    return [type_symbols(k)[n] for k in types for n in ("C", "V")]
+
+
+@cache
+def quadratic_identity() -> Derivation:
+    """Spec L §3.4: E(w) = E(w_opt) + ½ (w − w_opt)ᵀ H (w − w_opt) for every w, in general dimension.
+
+
+    From :func:`objective`, F is a quadratic ½ wᵀHw − bᵀw + c with H = Σ_k p_k C_k symmetric; the
+    identity is then decided by :func:`theory.matrix_algebra.is_zero` with H and H⁻¹ symmetric.
+    """
+    dv = Derivation("L.identity.quadratic", "Excess as a quadratic around the minimiser", "spec L §3.4")
+    types = (1, 2)
+    sym = _symmetric(types)
+    half_h, lin, _ = mf.quadratic_parts(objective(types).result, M.w, sym)
+    H, b = minimiser(types)["H"], minimiser(types)["b"]
+    if not is_zero(mf.expand_matrix(2 * half_h - H, sym), sym) or not is_zero(lin + b.T * M.w, sym):
+        raise AssertionError("F is not ½ wᵀHw − bᵀw + c with the minimiser's H and b")
+    dv.step("F(w) = ½ wᵀ H w − bᵀ w + c with", H, "H")
+    h_sym, b_sym, c_sym = (
+        sp.MatrixSymbol("H", M.d, M.d),
+        sp.MatrixSymbol("b", M.d, 1),
+        sp.Symbol("c"),
+    )
+    w_opt = sp.Inverse(h_sym) * b_sym
+
+    def q(v: sp.Basic) -> sp.Basic:
+        return v.T * h_sym * v / 2 - b_sym.T * v + c_sym * sp.Identity(1)
+
+    residual = dv.step(
+        "F(w) − F(w_opt) − ½ (w − w_opt)ᵀ H (w − w_opt), w_opt = H⁻¹ b",
+        q(M.w) - q(w_opt) - (M.w - w_opt).T * h_sym * (M.w - w_opt) / 2,
+        "residual",
+    )
+    proved = is_zero(residual, [h_sym])
+    dv.step(
+        "canonical form (H, H⁻¹ symmetric; 1×1 terms equal their transposes)",
+        sp.ZeroMatrix(1, 1) if proved else residual,
+        "residual",
+    )
+    return dv
