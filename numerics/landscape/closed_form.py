@@ -12,6 +12,7 @@ from functools import cache
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 from numerics.landscape.instances import EasyHard, Mixture
 from theory.landscape import adaptation, mixture, two_type
@@ -45,53 +46,62 @@ class EasyHardForms:
 
 @cache
 def _easy_hard_functions():
-    gain = two_type.gain()
-    lam, mu, e_nal, e_maml = (gain[k] for k in ("λ", "μ", "E_m(w_NAL)", "E_m(w_MAML)"))
-    g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
-    args = (
-        M.d,
-        M.alpha,
-        two_type.p["H"],
-        two_type.rho["H"],
-        two_type.rho["E"],
-        two_type.nu["H"],
-        two_type.nu["E"],
-        M.sigma,
-        two_type.R,
-        kappa,
-        kappa_train,
+    """The two-type pieces, compiled separately so nothing large is simplified: the weight t_opt(γ),
+    the objective on the segment E(t; γ, η), and one step's γ = g(ρ) and η = n(ρ) in κ = 1/m."""
+    H, E = two_type.TYPES
+    gamma, eta, rho = two_type.gamma, two_type.eta, two_type.rho
+    shared = (M.d, two_type.p[H], two_type.p[E], rho[H], rho[E])
+    weight = sp.lambdify((*shared, gamma[H], gamma[E]), two_type.weight()["t_opt"], modules="math")
+    segment = sp.lambdify(
+        (*shared, two_type.nu[H], two_type.nu[E], two_type.R, two_type.t, gamma[H], gamma[E], eta[H], eta[E]),
+        two_type.excess_on_segment().result,
+        modules="math",
     )
-    p_e = {two_type.p["E"]: 1 - two_type.p["H"], M.m: 1 / kappa, two_type.m_train: 1 / kappa_train}
-    exprs = [sp.simplify(e.subs(p_e)) for e in (lam, mu, e_nal, e_maml)]
-    g_exprs = [sp.expand(g_m.subs({M.rho: two_type.rho[k], M.m: 1 / kappa})) for k in two_type.TYPES]
-    return sp.lambdify(args, exprs + g_exprs, modules="math")
+    g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
+    n_m = two_type.noise_per_type()
+    step = [sp.expand(e.subs(M.m, 1 / kappa)) for e in (g_m, n_m)]
+    one_step = sp.lambdify((M.d, M.alpha, M.sigma, M.rho, kappa), step, modules="math")
+    return weight, segment, one_step
 
 
 def easy_hard(inst: EasyHard) -> EasyHardForms:
     """λ, μ, E_m(w_NAL), E_m(w_MAML), G, and the ceiling (g_H + g_E)²/(4 g_H g_E) of §3.6e."""
-    f = _easy_hard_functions()
+    weight, segment, one_step = _easy_hard_functions()
+    shared = (inst.d, inst.p_hard, inst.p_easy, inst.rho_hard, inst.rho_easy)
+    (g_h, n_h), (g_e, n_e) = (
+        one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m)) for r in (inst.rho_hard, inst.rho_easy)
+    )
+    (g_h_train, _), (g_e_train, _) = (
+        one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m_train))
+        for r in (inst.rho_hard, inst.rho_easy)
+    )
     try:
-        lam, mu, e_nal, e_maml, g_h, g_e = f(
-            inst.d,
-            inst.alpha,
-            inst.p_hard,
-            inst.rho_hard,
-            inst.rho_easy,
-            inst.nu_hard,
-            inst.nu_easy,
-            inst.sigma,
-            inst.R,
-            _inverse(inst.m),
-            _inverse(inst.m_train),
-        )
+        lam = weight(*shared, 1.0, 1.0)
+        mu = weight(*shared, g_h_train, g_e_train)
     except ZeroDivisionError:
         raise DegenerateInstance(
             "the MAML objective has no unique minimiser here (every task is solved exactly by one step)"
         ) from None
+
+    def excess(t: float) -> float:
+        return segment(*shared, inst.nu_hard, inst.nu_easy, inst.R, t, g_h, g_e, n_h, n_e)
+
+    e_nal, e_maml = excess(lam), excess(mu)
     if e_maml <= 0.0:
         raise DegenerateInstance("E_m(w_MAML) = 0: every task is solved exactly, so the gain is undefined")
     ceiling = (g_h + g_e) ** 2 / (4 * g_h * g_e) if g_h > 0 and g_e > 0 else math.inf
     return EasyHardForms(lam, mu, e_nal, e_maml, e_nal / e_maml, ceiling, g_h, g_e)
+
+
+class _Printer(NumPyPrinter):
+    """numpy's printer with traces (sympy's has none for matrix expressions)."""
+
+    def _print_Trace(self, expr: sp.Trace) -> str:
+        return f"numpy.trace({self._print(expr.arg)})"
+
+
+def _numpy_function(args, expr):
+    return sp.lambdify(args, expr, modules="numpy", printer=_Printer)
 
 
 @cache
@@ -99,7 +109,7 @@ def _curvature_functions():
     q = adaptation.curvature().subs(M.m, 1 / kappa)
     n = adaptation.noise().subs(M.m, 1 / kappa)
     args = (M.Sigma, M.d, M.alpha, M.sigma, kappa)
-    return sp.lambdify(args, q, modules="numpy"), sp.lambdify(args, n, modules="numpy")
+    return _numpy_function(args, q), _numpy_function(args, n)
 
 
 def curvature(cov: np.ndarray, alpha: float, sigma: float, m: float) -> tuple[np.ndarray, float]:
@@ -117,8 +127,8 @@ def _mixture_functions(k: int):
     objective = mixture.objective(types).result
     minimiser = mixture.minimiser(types).result
     return (
-        sp.lambdify(args, objective, modules="numpy"),
-        sp.lambdify(args[1:], minimiser, modules="numpy"),
+        _numpy_function(args, objective),
+        _numpy_function(args[1:], minimiser),
     )
 
 

@@ -90,14 +90,14 @@ class EasyHard:
 
     d: int = 5
     alpha: float = 1.0
-    p_hard: float = 0.5
+    p_hard: float = 0.8
     rho_hard: float = 0.1
     rho_easy: float = 1.0
     nu_hard: float = 0.001
     nu_easy: float = 0.1
     sigma: float = 0.1
     R: float = 5.0
-    m: float = 50
+    m: float = 100
     m_train: float | None = field(default=None)
 
     def __post_init__(self) -> None:

@@ -102,10 +102,15 @@ def objective_at(weight_h: sp.Expr) -> sp.Expr:
     return excess_on_segment().result.subs(t, weight_h)
 
 
+def noise_per_type() -> sp.Expr:
+    """η(ρ) = α²σ² d ρ²/(2m): the noise excess one step adds to an isotropic task."""
+    return mf.identity_coefficient(mf.isotropic(adaptation.noise() * M.Id, M.Sigma, M.rho))
+
+
 def one_step(expr: sp.Expr, size: sp.Expr = M.m) -> sp.Expr:
     """γ_k = g_{size}(ρ_k), η_k = α²σ² d ρ_k²/(2 size): one adaptation step on ``size`` samples."""
     g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
-    n_m = mf.identity_coefficient(mf.isotropic(adaptation.noise() * M.Id, M.Sigma, M.rho))
+    n_m = noise_per_type()
     subs = {}
     for k in TYPES:
         subs[gamma[k]] = g_m.subs({M.rho: rho[k], M.m: size})
@@ -115,7 +120,7 @@ def one_step(expr: sp.Expr, size: sp.Expr = M.m) -> sp.Expr:
 
 def in_g(expr: sp.Expr) -> sp.Expr:
     """γ_k = g_k (abstract per-step factors) and η_k written through 2N = α²σ²d(p_H ρ_H² + p_E ρ_E²)/m."""
-    n_m = mf.identity_coefficient(mf.isotropic(adaptation.noise() * M.Id, M.Sigma, M.rho))
+    n_m = noise_per_type()
     subs = {gamma[k]: g[k] for k in TYPES}
     subs.update({eta[k]: n_m.subs(M.rho, rho[k]) for k in TYPES})
     return expr.subs(subs)
