@@ -7,9 +7,47 @@ the chain as displayed equations; the command line prints it as text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sympy as sp
+
+# Plain-text rendering: sympy's str form with Greek letters, hats and transposes written as such.
+_TEXT = [
+    (r"\bSigmahat\b", "Σ̂"),
+    (r"\bchat\b", "ĉ"),
+    (r"\bTrace\(", "tr("),
+    (r"\*\*", "^"),
+    (r"\.T\b", "ᵀ"),
+    *(
+        (rf"\b{name}(?=_|\b)", greek)
+        for name, greek in (
+            ("Sigma", "Σ"),
+            ("alpha", "α"),
+            ("beta", "β"),
+            ("sigma", "σ"),
+            ("rho", "ρ"),
+            ("nu", "ν"),
+            ("gamma", "γ"),
+            ("eta", "η"),
+            ("theta", "θ"),
+            ("lambda", "λ"),
+            ("mu", "μ"),
+            ("kappa", "κ"),
+            ("xi", "ξ"),
+            ("Lambda", "Λ"),
+            ("Delta", "Δ"),
+        )
+    ),
+]
+
+
+def text(expr: sp.Basic) -> str:
+    """One-line readable form of ``expr`` (Greek letters, ᵀ, ^, tr)."""
+    out = sp.sstr(expr)
+    for pattern, repl in _TEXT:
+        out = re.sub(pattern, repl, out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -53,7 +91,7 @@ class Derivation:
         lines = [f"{self.id}: {self.title}  [{self.source}]"]
         for s in self.steps:
             lhs = "" if s.lhs is None else f"{s.lhs} = "
-            lines.append(f"  ({s.note})\n      {lhs}{sp.sstr(s.expr)}")
+            lines.append(f"  ({s.note})\n      {lhs}{text(s.expr)}")
         return "\n".join(lines)
 
     def latex(self) -> str:

@@ -28,8 +28,8 @@ x = sp.MatrixSymbol("x", d, 1)
 z = sp.MatrixSymbol("z", 1, 1)
 y = x.T * w_star + z
 
-Sigma_hat = sp.MatrixSymbol(r"\hat{\Sigma}", d, d)
-c_hat = sp.MatrixSymbol(r"\hat{c}", d, 1)
+Sigma_hat = sp.MatrixSymbol("Sigmahat", d, d)
+c_hat = sp.MatrixSymbol("chat", d, 1)
 
 x_law = Gaussian(x, Sigma)
 z_law = Gaussian(z, sigma**2)

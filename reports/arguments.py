@@ -1,0 +1,30 @@
+"""Command-line numbers.
+
+Arguments are read as strings and handed to the API's validation as numbers where they parse, else as the
+text itself, so that every mistake (a non-number included) is reported by the one place that knows the
+parameter's allowed range.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numerics import validation as v
+
+
+def number(text: str) -> float | str:
+    """``text`` as a float where it parses ("inf" included), else unchanged for the validator to reject."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def count(name: str, text: str, low: int) -> int:
+    """An integer ≥ ``low`` from ``text``, else ParameterError naming ``name``."""
+    return v.integer(name, number(text), low=low)
+
+
+def json_number(x: float) -> float | str:
+    """JSON has no infinity: a parameter m = ∞ is written as the string "inf"."""
+    return "inf" if math.isinf(x) else x

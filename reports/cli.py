@@ -1,0 +1,60 @@
+"""The ``maml-theory`` command line: a thin layer over the Python API.
+
+Bad input gets one line naming the parameter and its allowed range, and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from numerics.landscape.closed_form import DegenerateInstance
+from numerics.validation import ParameterError
+from reports import derive_command, landscape_command
+
+
+class UsageError(Exception):
+    """A command-line mistake, reported as one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's default prints the usage block too
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="maml-theory",
+        description="Symbolic-plus-numeric verifier for the theory of MAML and ANIL.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    landscape_command.add_parser(commands)
+    derive_command.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = None
+    try:
+        args = parser.parse_args(argv)
+        return args.run(args)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+    except ParameterError as e:
+        # Echo what was typed, not the number it was parsed into.
+        typed = getattr(args, e.name, None)
+        got = typed if isinstance(typed, str) else e.got
+        flag = "--" + e.name.replace("_", "-")
+        print(f"maml-theory: error: {flag} must be {e.allowed} (got {got!r})", file=sys.stderr)
+    except DegenerateInstance as e:
+        print(f"maml-theory: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("maml-theory: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
