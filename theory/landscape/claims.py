@@ -95,7 +95,7 @@ def _register_all() -> None:
             "spec L §3.1",
             Provenance.DERIVED,
             "x ~ N(0, Σ): E[x xᵀ A x xᵀ] = ΣAΣ + ΣAᵀΣ + tr(AΣ)Σ",
-            sp.Eq(sp.Symbol("E_xxAxx"), sp.Symbol("rhs")),
+            _identity(r"\mathbb{E}[x x^{T} A x x^{T}]", fourth_stated),
             prove=lambda: _equal_matrices(
                 expect(M.x * M.x.T * A_ * M.x * M.x.T, gaussians=(gx,)),
                 fourth_stated,
@@ -110,7 +110,7 @@ def _register_all() -> None:
             "spec L §3.1",
             Provenance.DERIVED,
             "Σ̂ = (1/m)Σ x_j x_jᵀ: E[Σ̂AΣ̂] = ΣAΣ + (ΣAᵀΣ + tr(AΣ)Σ)/m",
-            sp.Eq(sp.Symbol("E_SAS"), sp.Symbol("rhs")),
+            _identity(r"\mathbb{E}[\hat{\Sigma} A \hat{\Sigma}]", sample_stated),
             prove=lambda: _equal_matrices(
                 expect(M.Sigma_hat * A_ * M.Sigma_hat, means=(sh,)),
                 sample_stated,
@@ -125,7 +125,7 @@ def _register_all() -> None:
             "DESIGN.md (published Wishart moments)",
             Provenance.DERIVED,
             "W = Σ_{j≤n} x_j x_jᵀ: E[W²] = n(n+1)Σ² + n tr(Σ)Σ",
-            sp.Eq(sp.Symbol("E_W2"), sp.Symbol("rhs")),
+            _identity(r"\mathbb{E}[W^{2}]", wishart_stated),
             prove=lambda: _equal_matrices(
                 expect(n**2 * W * W, means=(wishart,)),
                 wishart_stated,
@@ -140,11 +140,9 @@ def _register_all() -> None:
             "spec L §1",
             Provenance.DERIVED,
             "f(w) = E ½(xᵀw − y)² = ½(w − w*)ᵀΣ(w − w*) + σ²/2",
-            sp.Eq(sp.Symbol("f"), sp.Symbol("rhs")),
+            _identity("f(w)", _loss_stated()),
             prove=lambda: _equal_matrices(
-                adaptation.task_loss().result,
-                (M.w - M.w_star).T * Sig * (M.w - M.w_star) / 2 + M.sigma**2 / 2 * sp.Identity(1),
-                "Wick pairing over x and z",
+                adaptation.task_loss().result, _loss_stated(), "Wick pairing over x and z"
             ),
         )
     )
@@ -155,7 +153,7 @@ def _register_all() -> None:
             "spec L §3.2",
             Provenance.DERIVED,
             "E_D[f(w − αĝ) − f(w*)] = ½eᵀQ(m)e + α²σ²tr(Σ²)/(2m), Q(m) = Σ(I − αΣ)² + (α²/m)(Σ³ + tr(Σ²)Σ)",
-            sp.Eq(sp.Symbol("Q_m"), sp.Symbol("rhs")),
+            _identity("Q(m)", _adapted_stated(exact=False)[0]),
             prove=lambda: _adapted_proof(exact=False),
         )
     )
@@ -166,7 +164,7 @@ def _register_all() -> None:
             "spec L §3.2",
             Provenance.DERIVED,
             "m = ∞: Q(∞) = (I − αΣ)Σ(I − αΣ), no noise term",
-            sp.Eq(sp.Symbol("Q_inf"), sp.Symbol("rhs")),
+            _identity(r"Q(\infty)", _adapted_stated(exact=True)[0]),
             prove=lambda: _adapted_proof(exact=True),
         )
     )
@@ -191,7 +189,7 @@ def _register_all() -> None:
             "spec L §3.3",
             Provenance.DERIVED,
             "w_MAML = Q̄⁻¹ E_i[Q_i w*_i] (Q at m_train), w_NAL = Σ̄⁻¹ E_i[Σ_i w*_i]",
-            sp.Eq(sp.Symbol("w_opt"), sp.Symbol("rhs")),
+            _identity(r"w_{\mathrm{opt}}", _minimiser_stated()[0]),
             prove=_minimiser_proof,
         )
     )
@@ -202,7 +200,7 @@ def _register_all() -> None:
             "spec L §3.4",
             Provenance.DERIVED,
             "m_train = m: E_m(w) = E_m(w_MAML) + ½(w − w_MAML)ᵀQ̄(w − w_MAML) for every w",
-            sp.Eq(sp.Symbol("residual"), 0),
+            sp.Eq(mixture.quadratic_identity().steps[1].expr, sp.ZeroMatrix(1, 1), evaluate=False),
             prove=lambda: Proof(
                 mixture.quadratic_identity().result == sp.ZeroMatrix(1, 1),
                 "matrix_algebra.is_zero with H, H⁻¹ symmetric",
@@ -331,7 +329,7 @@ def _register_all() -> None:
             "spec L §3.6d",
             Provenance.DERIVED,
             "R → ∞: G → 1 + u_H u_E (g_H − g_E)²/(S² g_H g_E)",
-            sp.Eq(sp.Symbol("G_inf"), limit_stated),
+            sp.Eq(sp.Limit(gain_g(), R, sp.oo), limit_stated, evaluate=False),
             prove=lambda: _zero(sp.limit(gain_g(), R, sp.oo) - limit_stated, "sympy limit R → ∞"),
         )
     )
@@ -394,19 +392,9 @@ def _register_all() -> None:
             "spec L §3.6i",
             Provenance.DERIVED,
             "f_i → c f_i (ρ → cρ, σ² → cσ²) with α → α/c leaves G unchanged",
-            sp.Eq(sp.Symbol("G_rescaled"), sp.Symbol("G")),
+            sp.Eq(_rescaled(gain_parameters(), c), gain_parameters(), evaluate=False),
             prove=lambda: _zero(
-                gain_parameters().subs(
-                    {
-                        rho_H: c * rho_H,
-                        rho_E: c * rho_E,
-                        M.sigma: sp.sqrt(c) * M.sigma,
-                        M.alpha: M.alpha / c,
-                    },
-                    simultaneous=True,
-                )
-                - gain_parameters(),
-                "substitute and simplify",
+                _rescaled(gain_parameters(), c) - gain_parameters(), "substitute and simplify"
             ),
         )
     )
@@ -417,10 +405,53 @@ def _register_all() -> None:
             "spec L §3.6j",
             Provenance.DERIVED,
             "T steps, fresh batches: g_k → g_k^T, noise α²σ²dρ_k²/(2m) → that × (1 − g_k^T)/(1 − g_k)",
-            sp.Eq(sp.Symbol("s_T"), sp.Symbol("rhs")),
+            sp.Eq(sp.Symbol("s_T"), _multistep_stated()),
             prove=_multistep_proof,
         )
     )
+
+
+def _identity(name: str, stated: sp.Basic) -> sp.Basic:
+    """The conclusion ``name = stated`` of a matrix identity, ``name`` standing for the derived side."""
+    rows, cols = stated.shape
+    return sp.Eq(sp.MatrixSymbol(name, rows, cols), stated, evaluate=False)
+
+
+def _loss_stated() -> sp.Basic:
+    return (M.w - M.w_star).T * M.Sigma * (M.w - M.w_star) / 2 + M.sigma**2 / 2 * sp.Identity(1)
+
+
+def _adapted_stated(exact: bool) -> tuple[sp.Basic, sp.Expr]:
+    """The stated Q and noise term of §3.2."""
+    Sig, I_, a = M.Sigma, M.Id, M.alpha
+    if exact:
+        return (I_ - a * Sig) * Sig * (I_ - a * Sig), sp.S.Zero
+    q = Sig * (I_ - a * Sig) ** 2 + a**2 / M.m * (Sig**3 + sp.Trace(Sig**2) * Sig)
+    return q, a**2 * M.sigma**2 * sp.Trace(Sig**2) / (2 * M.m)
+
+
+def _minimiser_stated() -> tuple[sp.Basic, tuple]:
+    """(Σ_k p_k C_k)⁻¹ Σ_k p_k C_k w_k for two types, and the symmetric symbols."""
+    syms = [mixture.type_symbols(k) for k in (1, 2)]
+    h = sp.MatAdd(*(s["p"] * s["C"] for s in syms))
+    b = sp.MatAdd(*(s["p"] * s["C"] * s["center"] for s in syms))
+    return sp.Inverse(h) * b, tuple(s[n] for s in syms for n in ("C", "V"))
+
+
+def _rescaled(expr: sp.Expr, c: sp.Symbol) -> sp.Expr:
+    """ρ → cρ, σ → √c σ (f_i → c f_i), α → α/c."""
+    return expr.subs(
+        {rho_H: c * rho_H, rho_E: c * rho_E, M.sigma: sp.sqrt(c) * M.sigma, M.alpha: M.alpha / c},
+        simultaneous=True,
+    )
+
+
+def _multistep_stated() -> sp.Expr:
+    """g^T s_0 + s (1 − g^T)/(1 − g), s = α²σ² d ρ / m, g = g_m(ρ) as stated."""
+    g = _spec_g(M.rho)
+    s0 = sp.Symbol("s_0", nonnegative=True)
+    drift = M.alpha**2 * M.sigma**2 * M.d * M.rho / M.m
+    return g**M.T * s0 + drift * (1 - g**M.T) / (1 - g)
 
 
 def _both(a: Proof, b: Proof) -> Proof:
@@ -438,27 +469,16 @@ def _excesses() -> tuple[sp.Expr, sp.Expr]:
 
 
 def _adapted_proof(exact: bool) -> Proof:
-    Sig, I_, a = M.Sigma, M.Id, M.alpha
-    if exact:
-        q_stated, n_stated = (I_ - a * Sig) * Sig * (I_ - a * Sig), sp.S.Zero
-    else:
-        q_stated = Sig * (I_ - a * Sig) ** 2 + a**2 / M.m * (Sig**3 + sp.Trace(Sig**2) * Sig)
-        n_stated = a**2 * M.sigma**2 * sp.Trace(Sig**2) / (2 * M.m)
-    q_ok = ma.equal(adaptation.curvature(exact), q_stated, (Sig,))
-    n_ok = ma.equal(adaptation.noise(exact) * sp.Identity(1), n_stated * sp.Identity(1), (Sig,))
+    q_stated, n_stated = _adapted_stated(exact)
+    q_ok = ma.equal(adaptation.curvature(exact), q_stated, (M.Sigma,))
+    n_ok = ma.equal(adaptation.noise(exact) * sp.Identity(1), n_stated * sp.Identity(1), (M.Sigma,))
     return Proof(q_ok and n_ok, "derived Q and noise term against the stated ones, general d")
 
 
 def _minimiser_proof() -> Proof:
-    types = (1, 2)
-    syms = [mixture.type_symbols(k) for k in types]
-    h = sp.MatAdd(*(s["p"] * s["C"] for s in syms))
-    b = sp.MatAdd(*(s["p"] * s["C"] * s["center"] for s in syms))
-    derived = mixture.minimiser(types).result
-    sym = [s[n] for s in syms for n in ("C", "V")]
-    return _equal_matrices(
-        derived, sp.Inverse(h) * b, "∇F = 0 solved, C_k = Q_k (MAML) or Σ_k (NAL)", tuple(sym)
-    )
+    stated, symmetric = _minimiser_stated()
+    derived = mixture.minimiser((1, 2)).result
+    return _equal_matrices(derived, stated, "∇F = 0 solved, C_k = Q_k (MAML) or Σ_k (NAL)", symmetric)
 
 
 def _easy_solved_proof(stated: sp.Expr):
@@ -495,12 +515,10 @@ def _few_samples_proof(g_star: sp.Expr) -> Proof:
 
 
 def _multistep_proof() -> Proof:
-    s_T = adaptation.multistep_excess().result
-    g = adaptation.isotropic_contraction()["g_m(ρ)"]
-    s0 = sp.Symbol("s_0", nonnegative=True)
-    drift = M.alpha**2 * M.sigma**2 * M.d * M.rho / M.m
-    stated = g**M.T * s0 + drift * (1 - g**M.T) / (1 - g)
-    return _zero(s_T - stated, "solved recurrence minus g^T s_0 + s(1 − g^T)/(1 − g)")
+    return _zero(
+        adaptation.multistep_excess().result - _multistep_stated(),
+        "solved recurrence minus g^T s_0 + s(1 − g^T)/(1 − g)",
+    )
 
 
 _register_all()
