@@ -16,6 +16,7 @@ import sympy as sp
 _TEXT = [
     (r"\bSigmahat\b", "Σ̂"),
     (r"\bchat\b", "ĉ"),
+    (r"\bthetabar\b", "θ̄"),
     (r"\bTrace\(", "tr("),
     (r"\*\*", "^"),
     (r"\.T\b", "ᵀ"),

@@ -1,0 +1,113 @@
+"""Population outer-loop updates of spec R §2–3, derived by matrix calculus from the task loss.
+
+For one task with head θ, each method's meta-gradient (g_B, g_w) is taken from L by differentials
+(:mod:`theory.matrix_calculus`): the exact methods differentiate L at the adapted point as a function of
+(B, w) through the inner step; the first-order ones take ∇L at the adapted point with it held fixed. The round's
+update is the task average G = (1/n)Σ_i g(θ_i), written through the round moments: terms of degree 0 in θ are
+kept, degree 1 averages to θ̄, degree 2 to Λ (E[θθᵀ] = Λ, read off by the moment engine's one pairing), and
+degree 3 (exact MAML only) stays an explicit task mean. Then B⁺ = B − βG_B, w⁺ = w − βG_w.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import sympy as sp
+
+from theory import matrix_forms as mf
+from theory.derivation import Derivation
+from theory.matrix_calculus import gradient
+from theory.moments import Gaussian, expect
+from theory.representation import model as R
+from theory.representation.model import TaskMean
+
+_TITLES = {
+    "anil": "Exact ANIL",
+    "fo-anil": "FO-ANIL",
+    "maml": "Exact MAML",
+    "fo-maml": "FO-MAML",
+    "nal": "NAL (average-loss minimisation)",
+}
+
+
+def inner_gradients() -> tuple[sp.Basic, sp.Basic]:
+    """(∇_B L, ∇_w L) at (B, w): (r wᵀ, Bᵀ r) with r = Bw − B_*θ."""
+    f = R.loss(R.B, R.w)
+    return gradient(f, R.B), gradient(f, R.w)
+
+
+@cache
+def task_gradient(method: str) -> Derivation:
+    """The meta-gradient (g_B, g_w) of one task with head θ."""
+    if method not in R.METHODS:
+        raise ValueError(f"method must be one of {R.METHODS}, got {method!r}")
+    dv = Derivation(f"R.task_gradient.{method}", f"{_TITLES[method]}: one task's meta-gradient", "spec R §2")
+    grad_b, grad_w = inner_gradients()
+    dv.step("inner gradient ∇_B L = r wᵀ, r = Bw − B_*θ", grad_b, "∇_B L")
+    dv.step("inner gradient ∇_w L = Bᵀ r", grad_w, "∇_w L")
+    adapt_b = method in ("maml", "fo-maml")
+    b_i = R.B - R.alpha * grad_b if adapt_b else R.B
+    w_i = R.w - R.alpha * grad_w if method != "nal" else R.w
+    if method != "nal":
+        dv.step("inner step", w_i, "w_i")
+    if adapt_b:
+        dv.step("inner step", b_i, "B_i")
+    if method in ("fo-anil", "fo-maml"):
+        # ∇L at the adapted point, the adapted point held fixed: differentiate in fresh symbols, then substitute.
+        b_hat, w_hat = sp.MatrixSymbol("Bhat", R.d, R.k), sp.MatrixSymbol("what", R.k, 1)
+        at = R.loss(b_hat, w_hat)
+        g_b = gradient(at, b_hat).subs({b_hat: b_i, w_hat: w_i})
+        g_w = gradient(at, w_hat).subs({b_hat: b_i, w_hat: w_i})
+        note = "first order: ∇L at (B_i, w_i), the adapted point held fixed"
+    else:
+        meta = dv.step("meta-loss L(B_i(B, w), w_i(B, w))", R.loss(b_i, w_i), "L_i")
+        g_b, g_w = gradient(meta, R.B), gradient(meta, R.w)
+        note = "d L_i = tr(g_Bᵀ dB) + g_wᵀ dw through the inner step"
+    dv.step(note, mf.expand_matrix(g_b), "g_B")
+    dv.step(note, mf.expand_matrix(g_w), "g_w")
+    return dv
+
+
+def round_average(expr: sp.Basic) -> sp.Basic:
+    """(1/n)Σ_i expr(θ_i) through θ̄ and Λ, with the cubic part (if any) as an explicit :class:`TaskMean`."""
+    by_degree: dict[int, list] = {}
+    for c, fs in mf.terms(expr):
+        degree = sum(1 for f in fs if f.has(R.theta))
+        by_degree.setdefault(degree, []).append((c, fs))
+    shape = expr.shape
+    parts = []
+    for degree, ts in sorted(by_degree.items()):
+        piece = mf.rebuild(ts, shape)
+        if degree == 0:
+            parts.append(piece)
+        elif degree == 1:
+            parts.append(piece.subs(R.theta, R.theta_bar))
+        elif degree == 2:
+            # One Wick pairing of the two θ's gives E[θθᵀ] = Λ, whatever the law: the round's second moment.
+            parts.append(expect(piece, gaussians=(Gaussian(R.theta, R.Lam),), symmetric=(R.Lam,)))
+        else:
+            parts.append(TaskMean(piece))
+    return mf.expand_matrix(sp.MatAdd(*parts), (R.Lam,)) if parts else sp.ZeroMatrix(*shape)
+
+
+@cache
+def round_update(method: str) -> Derivation:
+    """G_B, G_w of one round of n tasks, through the round moments; B⁺ = B − βG_B, w⁺ = w − βG_w."""
+    per_task = task_gradient(method)
+    dv = Derivation(f"R.update.{method}", f"{_TITLES[method]}: the population outer update", "spec R §3")
+    dv.step("average over the round's tasks: θ → θ̄, θθᵀ → Λ", round_average(per_task["g_B"]), "G_B")
+    dv.step("average over the round's tasks: θ → θ̄, θθᵀ → Λ", round_average(per_task["g_w"]), "G_w")
+    return dv
+
+
+@cache
+def at_zero_head(method: str) -> Derivation:
+    """The update at w = 0 (the theory's regime): B⁺ and w⁺ in the round moments."""
+    upd = round_update(method)
+    dv = Derivation(f"R.update.{method}.w0", f"{_TITLES[method]}: the update at w = 0", "spec R §3")
+    zero = {R.w: sp.ZeroMatrix(R.k, 1)}
+    g_b = mf.expand_matrix(upd["G_B"].subs(zero).doit(), (R.Lam,))
+    g_w = mf.expand_matrix(upd["G_w"].subs(zero).doit(), (R.Lam,))
+    dv.step("w = 0", mf.expand_matrix(R.B - R.beta * g_b, (R.Lam,)), "B⁺")
+    dv.step("w = 0", mf.expand_matrix(-R.beta * g_w, (R.Lam,)), "w⁺")
+    return dv
