@@ -1,11 +1,12 @@
 """Population outer-loop updates of spec R §2–3, derived by matrix calculus from the task loss.
 
 For one task with head θ, each method's meta-gradient (g_B, g_w) is taken from L by differentials
-(:mod:`theory.matrix_calculus`): the exact methods differentiate L at the adapted point as a function of
-(B, w) through the inner step; the first-order ones take ∇L at the adapted point with it held fixed. The round's
-update is the task average G = (1/n)Σ_i g(θ_i), written through the round moments: terms of degree 0 in θ are
-kept, degree 1 averages to θ̄, degree 2 to Λ (E[θθᵀ] = Λ, read off by the moment engine's one pairing), and
-degree 3 (exact MAML only) stays an explicit task mean. Then B⁺ = B − βG_B, w⁺ = w − βG_w.
+(:mod:`theory.matrix_calculus`): the exact methods differentiate L at the adapted point as a function
+of (B, w) through the inner step; the first-order ones take ∇L at the adapted point with it held fixed.
+The round's update is the task average G = (1/n)Σ_i g(θ_i), written through the round moments: terms
+of degree 0 in θ are kept, degree 1 averages to θ̄, degree 2 to Λ (E[θθᵀ] = Λ, read off by the moment
+engine's one pairing), and degree 3 (exact MAML only) stays an explicit task mean. Then
+B⁺ = B − βG_B, w⁺ = w − βG_w.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def task_gradient(method: str) -> Derivation:
     if adapt_b:
         dv.step("inner step", b_i, "B_i")
     if method in ("fo-anil", "fo-maml"):
-        # ∇L at the adapted point, the adapted point held fixed: differentiate in fresh symbols, then substitute.
+        # ∇L with the adapted point held fixed: differentiate in fresh symbols, then substitute.
         b_hat, w_hat = sp.MatrixSymbol("Bhat", R.d, R.k), sp.MatrixSymbol("what", R.k, 1)
         at = R.loss(b_hat, w_hat)
         g_b = gradient(at, b_hat).subs({b_hat: b_i, w_hat: w_i})
