@@ -1,0 +1,280 @@
+"""Spec R's claims (§3 and §4): statement, source and check side by side.
+
+The statements are the spec's formulas; the derivations in :mod:`theory.representation` never see them, and
+each ``prove`` compares the two in general dimension (``theory.matrix_algebra``), with B_*ᵀB_* = I_k and
+B_⊥ᵀB_* = 0 applied where the statement needs them.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from theory import matrix_algebra as ma
+from theory import matrix_forms as mf
+from theory.claims import Claim, Proof, Provenance, register
+from theory.representation import model as R
+from theory.representation import structure, updates
+from theory.representation.model import TaskMean
+
+SOURCE = (
+    "spec R (Collins, Mokhtari, Oh, Shakkottai, 'MAML and ANIL provably learn representations', ICML 2022)"
+)
+SYM = (R.Lam,)
+B, w, Bs, th, a, b = R.B, R.w, R.B_star, R.theta, R.alpha, R.beta
+M = Bs * R.Lam * Bs.T
+Delta = R.Ik - a * B.T * B
+Id = R.Id
+ZERO_W = {w: sp.ZeroMatrix(R.k, 1)}
+
+
+def _split_means(expr: sp.Basic) -> tuple[sp.Basic, sp.Basic]:
+    """(the part free of task means, the sum of the task means' arguments): TaskMean is linear."""
+    rest, inner = [], []
+    for c, fs in mf.terms(expr, SYM):
+        if len(fs) == 1 and isinstance(fs[0], TaskMean):
+            inner.extend((c * c2, f2) for c2, f2 in mf.terms(fs[0].arg, SYM))
+        elif any(isinstance(f, TaskMean) for f in fs):
+            raise AssertionError(f"a task mean inside a product: {fs}")
+        else:
+            rest.append((c, fs))
+    return mf.rebuild(rest, expr.shape), mf.rebuild(inner, expr.shape)
+
+
+def same(derived: sp.Basic, stated: sp.Basic) -> bool:
+    """derived = stated in general dimension, with the orthonormality of [B_*, B_⊥] applied."""
+    diff = structure.orthonormal(derived - stated)
+    rest, inner = _split_means(diff)
+    return ma.is_zero(rest, SYM) and ma.is_zero(structure.orthonormal(inner), SYM)
+
+
+def _proof(pairs: list[tuple[sp.Basic, sp.Basic]], how: str) -> Proof:
+    ok = all(same(d, s) for d, s in pairs)
+    return Proof(ok, how, sp.S.Zero if ok else sp.Add(*(sp.Symbol("unequal") for _ in pairs)))
+
+
+def _eq(name: str, stated: sp.Basic) -> sp.Basic:
+    return sp.Eq(sp.MatrixSymbol(name, *stated.shape), stated, evaluate=False)
+
+
+# §3: the updates at w = 0, as the spec states them.
+_Q = th.T * Bs.T * (Id - a * B * B.T) * Bs * th
+STATED_W0 = {
+    "fo-anil": (B + b * a * (Id - a * B * B.T) * M * B, b * Delta * B.T * Bs * R.theta_bar),
+    "fo-maml": (B + b * a * (Id - a * B * B.T) * M * B, b * Delta * B.T * Bs * R.theta_bar),
+    "anil": (
+        B + b * a * ((Id - a * B * B.T) * M * B + M * B * Delta),
+        b * Delta * Delta * B.T * Bs * R.theta_bar,
+    ),
+    "maml": (
+        B + b * a * ((Id - a * B * B.T) * M * B + M * B * Delta),
+        b * Delta * Delta * B.T * Bs * R.theta_bar + b * a**2 * TaskMean(B.T * Bs * th * _Q),
+    ),
+    "nal": (B, b * B.T * Bs * R.theta_bar),
+}
+_W0_TEXT = {
+    "fo-anil": "B⁺ = B + βα(I − αBBᵀ)MB, w⁺ = βΔBᵀB_*θ̄ (Δ = I − αBᵀB, M = B_*ΛB_*ᵀ)",
+    "fo-maml": "= FO-ANIL at w = 0: B⁺ = B + βα(I − αBBᵀ)MB, w⁺ = βΔBᵀB_*θ̄",
+    "anil": "B⁺ = B + βα[(I − αBBᵀ)MB + MBΔ], w⁺ = βΔ²BᵀB_*θ̄",
+    "maml": "B⁺ as exact ANIL, w⁺ = βΔ²BᵀB_*θ̄ + βα²(1/n)Σ q_i BᵀB_*θ_i, q_i = θ_iᵀB_*ᵀ(I − αBBᵀ)B_*θ_i",
+    "nal": "B⁺ = B (frozen), w⁺ = βBᵀB_*θ̄",
+}
+
+
+def _per_task(method: str) -> dict[str, sp.Basic]:
+    """w_i, r_i, g_i (and for MAML B_i, r̃_i, u_i) of one task, as the spec names them."""
+    grad_b, grad_w = updates.inner_gradients()
+    r0 = B * w - Bs * th
+    w_i = w - a * grad_w
+    out = {"w_i": w_i, "r0": r0}
+    out["g_i"] = B.T * (B * w_i - Bs * th)
+    b_i = B - a * grad_b
+    out["u_i"] = b_i.T * (b_i * w_i - Bs * th)
+    return out
+
+
+def _stated_c(method: str) -> sp.Basic:
+    t = _per_task(method)
+    w_i, g_i, u_i = t["w_i"], t["g_i"], t["u_i"]
+    shrink = R.Ik - a * w * w.T
+    return {
+        "nal": w * w.T,
+        "fo-anil": w_i * w_i.T,
+        "anil": w_i * w_i.T - a * (w * g_i.T + g_i * w.T),
+        "fo-maml": shrink * w_i * w_i.T,
+        "maml": shrink * w_i * w_i.T * shrink - a * (u_i * w.T + w * u_i.T),
+    }[method]
+
+
+_C_TEXT = {
+    "nal": "C = wwᵀ (rank one)",
+    "fo-anil": "C = w_iw_iᵀ (PSD)",
+    "anil": "C = w_iw_iᵀ − α(w g_iᵀ + g_i wᵀ), g_i = Bᵀ(Bw_i − B_*θ_i)",
+    "fo-maml": "C = (I − αwwᵀ) w_iw_iᵀ",
+    "maml": "C = (I − αwwᵀ) w_iw_iᵀ (I − αwwᵀ) − α(u_i wᵀ + w u_iᵀ), u_i = B_iᵀ(B_iw_i − B_*θ_i)",
+}
+
+
+def _register_all() -> None:
+    for method in R.METHODS:
+        b_stated, w_stated = STATED_W0[method]
+        register(
+            Claim(
+                f"R.update.{method}.w0",
+                f"{method}: the update at w = 0",
+                "spec R §3",
+                Provenance.DERIVED,
+                _W0_TEXT[method],
+                _eq("B^{+}", b_stated),
+                prove=lambda m=method, bs=b_stated, ws=w_stated: _proof(
+                    [(updates.at_zero_head(m)["B⁺"], bs), (updates.at_zero_head(m)["w⁺"], ws)],
+                    "derived update at w = 0 against the stated one, general d, k",
+                ),
+            )
+        )
+    for method in R.METHODS:
+        register(
+            Claim(
+                f"R.perp.{method}",
+                f"{method}: the wrong subspace only shrinks",
+                "spec R §4.1"
+                + (" (exact MAML's C derived here; the spec gives none)" if method == "maml" else ""),
+                Provenance.DERIVED,
+                f"B_⊥ᵀB⁺ = B_⊥ᵀB (I − βC̄), C̄ the round mean of {_C_TEXT[method]}; "
+                "so rank(B_⊥ᵀB_t) never grows",
+                _eq("C", _stated_c(method)),
+                prove=lambda m=method: _proof(
+                    [(structure.perpendicular(m)["C"], _stated_c(m))], "B_⊥ᵀg_B read off as B_⊥ᵀB·C"
+                ),
+            )
+        )
+    register(
+        Claim(
+            "R.diversity",
+            "Adapted heads inherit task diversity",
+            "spec R §4.2; the abstract's 'adapting the final layer harnesses task diversity'",
+            Provenance.ABSTRACT,
+            "at w = 0, (1/n)Σ w_iw_iᵀ = α²BᵀMB: every direction of col(B_*ᵀB) contracts, NAL's C = wwᵀ one",
+            _eq(r"\overline{w_i w_i^{T}}", a**2 * B.T * M * B),
+            prove=_diversity_proof,
+        )
+    )
+    register(
+        Claim(
+            "R.zero_head",
+            "The head stays at zero",
+            "spec R §4.3",
+            Provenance.DERIVED,
+            "w_0 = 0, θ̄_t = 0: w_t ≡ 0 for FO-ANIL, exact ANIL and FO-MAML; exact MAML needs a "
+            "sign-symmetric task set (its third-moment term is odd in θ); then FO-MAML ≡ FO-ANIL and "
+            "exact MAML ≡ exact ANIL",
+            sp.Eq(sp.MatrixSymbol("w^{+}", R.k, 1), sp.ZeroMatrix(R.k, 1), evaluate=False),
+            prove=_zero_head_proof,
+        )
+    )
+    register(
+        Claim(
+            "R.nal.frozen",
+            "Average-loss minimisation does not learn the representation",
+            "spec R §4.4; the paper's claim that average-loss minimisation fails",
+            Provenance.ABSTRACT,
+            "NAL with w = 0 leaves B unchanged; with θ̄ = 0 too it never moves; its C = wwᵀ has rank one",
+            _eq("B^{+}", B),
+            prove=lambda: _proof(
+                [(updates.at_zero_head("nal")["B⁺"], B), (structure.perpendicular("nal")["C"], w * w.T)],
+                "NAL's update at w = 0 and its C",
+            ),
+        )
+    )
+    A_, E_ = R.A, R.E
+    a_next = A_ + b * a * (R.Ik - a * A_ * A_.T) * R.Lam * A_
+    e_next = E_ * (R.Ik - b * a**2 * A_.T * R.Lam * A_)
+    register(
+        Claim(
+            "R.reduced",
+            "Reduced k×k dynamics of FO-ANIL",
+            "spec R §3",
+            Provenance.DERIVED,
+            "w ≡ 0, A = B_*ᵀB, E = B_⊥ᵀB: A⁺ = A + βα(I − αAAᵀ)ΛA, E⁺ = E(I − βα²AᵀΛA); "
+            "fixed point E = 0, αAAᵀ = I",
+            _eq("E^{+}", e_next),
+            prove=lambda: _proof(
+                [(structure.reduced_dynamics()["A⁺"], a_next), (structure.reduced_dynamics()["E⁺"], e_next)],
+                "B⁺ at w = 0 with B = B_*A + B_⊥E, projected",
+            ),
+        )
+    )
+    register(
+        Claim(
+            "R.fixed_point",
+            "The ground truth is a fixed point",
+            "spec R §3",
+            Provenance.DERIVED,
+            "E = 0 and αAAᵀ = I ⇒ A⁺ = A and E⁺ = 0",
+            sp.Eq(sp.MatrixSymbol("A^{+}", R.k, R.k), A_, evaluate=False),
+            prove=_fixed_point_proof,
+        )
+    )
+    c = sp.Symbol("c", positive=True)
+    register(
+        Claim(
+            "R.scale",
+            "Scale invariance",
+            "spec R §4.7",
+            Provenance.DERIVED,
+            "w ≡ 0: the dist trajectories of (α, β, B_0) and (α/c², βc², cB_0) coincide (B⁺ scales by c)",
+            _eq("B^{+}(cB, α/c^{2}, βc^{2})", c * updates.at_zero_head("fo-anil")["B⁺"]),
+            prove=lambda: _proof(
+                [
+                    (
+                        updates.at_zero_head(m)["B⁺"].xreplace({B: c * B, a: a / c**2, b: b * c**2}),
+                        c * updates.at_zero_head(m)["B⁺"],
+                    )
+                    for m in ("fo-anil", "anil", "fo-maml", "maml")
+                ],
+                "substitute B → cB, α → α/c², β → βc² in each meta-learner's B⁺ at w = 0",
+            ),
+        )
+    )
+
+
+def _diversity_proof() -> Proof:
+    w_i = updates.task_gradient("fo-anil")["w_i"].subs(ZERO_W).doit()
+    mean = updates.round_average(w_i * w_i.T)
+    return _proof([(mean, a**2 * B.T * M * B)], "w_i at w = 0, averaged over the round")
+
+
+def _zero_head_proof() -> Proof:
+    no_mean = {R.theta_bar: sp.ZeroMatrix(R.k, 1)}
+    pairs = [
+        (updates.at_zero_head(m)["w⁺"].subs(no_mean), sp.ZeroMatrix(R.k, 1))
+        for m in ("fo-anil", "anil", "fo-maml")
+    ]
+    rest, inner = _split_means(updates.at_zero_head("maml")["w⁺"].subs(no_mean))
+    pairs.append((rest, sp.ZeroMatrix(R.k, 1)))
+    # The remaining task mean vanishes on a sign-symmetric set exactly when its argument is odd in θ.
+    pairs.append((inner.subs(th, -th), -inner))
+    for first, exact in (("fo-maml", "fo-anil"), ("maml", "anil")):
+        pairs.append((updates.at_zero_head(first)["B⁺"], updates.at_zero_head(exact)["B⁺"]))
+    pairs.append((updates.at_zero_head("fo-maml")["w⁺"], updates.at_zero_head("fo-anil")["w⁺"]))
+    return _proof(pairs, "w⁺ at w = 0, θ̄ = 0; the third-moment term is odd in θ; B⁺ of the pairs agree")
+
+
+def _fixed_point_proof() -> Proof:
+    red = structure.reduced_dynamics()
+    at_truth = {R.E: sp.ZeroMatrix(R.d - R.k, R.k)}
+    a_next = red["A⁺"].subs(at_truth)
+    # αAAᵀ = I: replace every adjacent A Aᵀ by I/α.
+    ts = []
+    for c, fs in mf.terms(a_next, SYM):
+        while any(fs[i] == R.A and fs[i + 1] == sp.Transpose(R.A) for i in range(len(fs) - 1)):
+            i = next(i for i in range(len(fs) - 1) if fs[i] == R.A and fs[i + 1] == sp.Transpose(R.A))
+            fs, c = fs[:i] + fs[i + 2 :], c / a
+        ts.append((c, fs))
+    a_fixed = mf.rebuild(ts, (R.k, R.k))
+    return _proof(
+        [(a_fixed, R.A), (red["E⁺"].subs(at_truth), sp.ZeroMatrix(R.d - R.k, R.k))],
+        "E = 0, then αAAᵀ = I",
+    )
+
+
+_register_all()
