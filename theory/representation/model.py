@@ -31,12 +31,6 @@ Id = sp.Identity(d)
 METHODS = ("anil", "fo-anil", "maml", "fo-maml", "nal")
 
 
-def loss(b: sp.Basic, v: sp.Basic) -> sp.Basic:
-    """L(b, v; θ) − σ²/2 = ½ (bv − B_*θ)ᵀ(bv − B_*θ), a 1×1 expression."""
-    r = b * v - B_star * theta
-    return r.T * r / 2
-
-
 class TaskMean(sp.MatrixExpr):
     """(1/n) Σ_i f(θ_i): the round average of an expression f in the head θ that is not a function of the
     round moments θ̄ and Λ (the third-moment terms of exact MAML)."""

@@ -19,10 +19,11 @@ from theory import matrix_forms as mf
 from theory.derivation import Derivation
 from theory.matrix_calculus import gradient
 from theory.moments import Gaussian, expect
+from theory.representation import losses
 from theory.representation import model as R
 from theory.representation.model import TaskMean
 
-_TITLES = {
+TITLES = {
     "anil": "Exact ANIL",
     "fo-anil": "FO-ANIL",
     "maml": "Exact MAML",
@@ -31,19 +32,29 @@ _TITLES = {
 }
 
 
-def inner_gradients() -> tuple[sp.Basic, sp.Basic]:
-    """(∇_B L, ∇_w L) at (B, w): (r wᵀ, Bᵀ r) with r = Bw − B_*θ."""
-    f = R.loss(R.B, R.w)
+def inner_gradients(sampled: bool = False) -> tuple[sp.Basic, sp.Basic]:
+    """(∇_B L, ∇_w L) at (B, w): (r wᵀ, Bᵀ r) with r = Bw − B_*θ (on the inner batch when ``sampled``)."""
+    f = losses.loss(R.B, R.w, "in" if sampled else None)
     return gradient(f, R.B), gradient(f, R.w)
 
 
 @cache
-def task_gradient(method: str) -> Derivation:
-    """The meta-gradient (g_B, g_w) of one task with head θ."""
+def task_gradient(method: str, sampled: bool = False) -> Derivation:
+    """The meta-gradient (g_B, g_w) of one task with head θ.
+
+    ``sampled``: the inner step uses the inner batch's loss and the meta-gradient the outer batch's
+    (independent batches of m_in and m_out samples), else both are the population loss.
+    """
     if method not in R.METHODS:
         raise ValueError(f"method must be one of {R.METHODS}, got {method!r}")
-    dv = Derivation(f"R.task_gradient.{method}", f"{_TITLES[method]}: one task's meta-gradient", "spec R §2")
-    grad_b, grad_w = inner_gradients()
+    kind = "finite-sample" if sampled else "population"
+    dv = Derivation(
+        f"R.task_gradient.{method}" + (".sampled" if sampled else ""),
+        f"{TITLES[method]}: one task's meta-gradient ({kind})",
+        "spec R §2",
+    )
+    outer = "out" if sampled else None
+    grad_b, grad_w = inner_gradients(sampled)
     dv.step("inner gradient ∇_B L = r wᵀ, r = Bw − B_*θ", grad_b, "∇_B L")
     dv.step("inner gradient ∇_w L = Bᵀ r", grad_w, "∇_w L")
     adapt_b = method in ("maml", "fo-maml")
@@ -56,12 +67,12 @@ def task_gradient(method: str) -> Derivation:
     if method in ("fo-anil", "fo-maml"):
         # ∇L with the adapted point held fixed: differentiate in fresh symbols, then substitute.
         b_hat, w_hat = sp.MatrixSymbol("Bhat", R.d, R.k), sp.MatrixSymbol("what", R.k, 1)
-        at = R.loss(b_hat, w_hat)
+        at = losses.loss(b_hat, w_hat, outer)
         g_b = gradient(at, b_hat).subs({b_hat: b_i, w_hat: w_i})
         g_w = gradient(at, w_hat).subs({b_hat: b_i, w_hat: w_i})
         note = "first order: ∇L at (B_i, w_i), the adapted point held fixed"
     else:
-        meta = dv.step("meta-loss L(B_i(B, w), w_i(B, w))", R.loss(b_i, w_i), "L_i")
+        meta = dv.step("meta-loss L(B_i(B, w), w_i(B, w))", losses.loss(b_i, w_i, outer), "L_i")
         g_b, g_w = gradient(meta, R.B), gradient(meta, R.w)
         note = "d L_i = tr(g_Bᵀ dB) + g_wᵀ dw through the inner step"
     dv.step(note, mf.expand_matrix(g_b), "g_B")
@@ -69,12 +80,29 @@ def task_gradient(method: str) -> Derivation:
     return dv
 
 
+def _theta_degree(e: sp.Basic) -> int:
+    """The degree in θ of a product of factors or of a scalar monomial (θ inside traces counts)."""
+    if isinstance(e, sp.Trace):
+        degrees = {sum(_theta_degree(f) for f in fs) for _, fs in mf.terms(e.arg)}
+        if len(degrees) > 1:
+            raise ValueError(f"{e} is not homogeneous in θ")
+        return degrees.pop() if degrees else 0
+    if isinstance(e, sp.Pow):
+        return _theta_degree(e.base) * int(e.exp)
+    if isinstance(e, sp.Mul):
+        return sum(_theta_degree(f) for f in e.args)
+    if isinstance(e, sp.MatrixExpr):
+        return 1 if e in (R.theta, R.theta.T) else int(e.has(R.theta))
+    return 0
+
+
 def round_average(expr: sp.Basic) -> sp.Basic:
     """(1/n)Σ_i expr(θ_i) through θ̄ and Λ, with the cubic part (if any) as an explicit :class:`TaskMean`."""
     by_degree: dict[int, list] = {}
     for c, fs in mf.terms(expr):
-        degree = sum(1 for f in fs if f.has(R.theta))
-        by_degree.setdefault(degree, []).append((c, fs))
+        for mono in sp.Add.make_args(sp.expand(c)):
+            degree = _theta_degree(mono) + sum(_theta_degree(f) for f in fs)
+            by_degree.setdefault(degree, []).append((mono, fs))
     shape = expr.shape
     parts = []
     for degree, ts in sorted(by_degree.items()):
@@ -95,7 +123,7 @@ def round_average(expr: sp.Basic) -> sp.Basic:
 def round_update(method: str) -> Derivation:
     """G_B, G_w of one round of n tasks, through the round moments; B⁺ = B − βG_B, w⁺ = w − βG_w."""
     per_task = task_gradient(method)
-    dv = Derivation(f"R.update.{method}", f"{_TITLES[method]}: the population outer update", "spec R §3")
+    dv = Derivation(f"R.update.{method}", f"{TITLES[method]}: the population outer update", "spec R §3")
     dv.step("average over the round's tasks: θ → θ̄, θθᵀ → Λ", round_average(per_task["g_B"]), "G_B")
     dv.step("average over the round's tasks: θ → θ̄, θθᵀ → Λ", round_average(per_task["g_w"]), "G_w")
     return dv
@@ -105,7 +133,7 @@ def round_update(method: str) -> Derivation:
 def at_zero_head(method: str) -> Derivation:
     """The update at w = 0 (the theory's regime): B⁺ and w⁺ in the round moments."""
     upd = round_update(method)
-    dv = Derivation(f"R.update.{method}.w0", f"{_TITLES[method]}: the update at w = 0", "spec R §3")
+    dv = Derivation(f"R.update.{method}.w0", f"{TITLES[method]}: the update at w = 0", "spec R §3")
     zero = {R.w: sp.ZeroMatrix(R.k, 1)}
     g_b = mf.expand_matrix(upd["G_B"].subs(zero).doit(), (R.Lam,))
     g_w = mf.expand_matrix(upd["G_w"].subs(zero).doit(), (R.Lam,))
