@@ -12,8 +12,8 @@ from functools import cache
 
 import numpy as np
 import sympy as sp
-from sympy.printing.numpy import NumPyPrinter
 
+from numerics.compiled import numpy_function
 from numerics.landscape.instances import EasyHard, Mixture
 from theory.landscape import adaptation, mixture, two_type
 from theory.landscape import model as M
@@ -93,23 +93,12 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
     return EasyHardForms(lam, mu, e_nal, e_maml, e_nal / e_maml, ceiling, g_h, g_e)
 
 
-class _Printer(NumPyPrinter):
-    """numpy's printer with traces (sympy's has none for matrix expressions)."""
-
-    def _print_Trace(self, expr: sp.Trace) -> str:
-        return f"numpy.trace({self._print(expr.arg)})"
-
-
-def _numpy_function(args, expr):
-    return sp.lambdify(args, expr, modules="numpy", printer=_Printer)
-
-
 @cache
 def _curvature_functions():
     q = adaptation.curvature().subs(M.m, 1 / kappa)
     n = adaptation.noise().subs(M.m, 1 / kappa)
     args = (M.Sigma, M.d, M.alpha, M.sigma, kappa)
-    return _numpy_function(args, q), _numpy_function(args, n)
+    return numpy_function(args, q), numpy_function(args, n)
 
 
 def curvature(cov: np.ndarray, alpha: float, sigma: float, m: float) -> tuple[np.ndarray, float]:
@@ -127,8 +116,8 @@ def _mixture_functions(k: int):
     objective = mixture.objective(types).result
     minimiser = mixture.minimiser(types).result
     return (
-        _numpy_function(args, objective),
-        _numpy_function(args[1:], minimiser),
+        numpy_function(args, objective),
+        numpy_function(args[1:], minimiser),
     )
 
 

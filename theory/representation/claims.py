@@ -12,8 +12,8 @@ import sympy as sp
 from theory import matrix_algebra as ma
 from theory import matrix_forms as mf
 from theory.claims import Claim, Proof, Provenance, register
+from theory.representation import finite_sample, losses, structure, updates
 from theory.representation import model as R
-from theory.representation import structure, updates
 from theory.representation.model import TaskMean
 
 SOURCE = (
@@ -214,6 +214,30 @@ def _register_all() -> None:
             prove=_fixed_point_proof,
         )
     )
+    register(
+        Claim(
+            "R.expected.limit",
+            "Finite-sample updates tend to the population ones",
+            "spec R §3 (expected finite-sample updates: derived here)",
+            Provenance.DERIVED,
+            "E[G_B], E[G_w] with m_in inner and m_out outer samples → the population G_B, G_w as m_in, m_out → ∞ "
+            "(all methods at general w; exact MAML at w = 0)",
+            sp.Eq(sp.Symbol("residual"), 0),
+            prove=_expected_limit_proof,
+        )
+    )
+    register(
+        Claim(
+            "R.expected.outer_free",
+            "The outer batch size does not bias the update",
+            "spec R §3 (expected finite-sample updates: derived here)",
+            Provenance.DERIVED,
+            "E[G_B], E[G_w] do not depend on m_out: the meta-gradient is linear in the outer batch's statistics, "
+            "so only m_in (the inner step) biases the expected update",
+            sp.Eq(sp.Symbol("dE_dm_out"), 0),
+            prove=_outer_free_proof,
+        )
+    )
     c = sp.Symbol("c", positive=True)
     register(
         Claim(
@@ -235,6 +259,46 @@ def _register_all() -> None:
             ),
         )
     )
+
+
+def _many_samples(expr: sp.Basic) -> sp.Basic:
+    """``expr`` as m_in, m_out → ∞ (coefficient by coefficient: they are rational in the batch sizes)."""
+    if isinstance(expr, TaskMean):
+        return TaskMean(_many_samples(expr.arg))
+    kappa = sp.Symbol("kappa", positive=True)
+    out = []
+    for c, fs in mf.terms(expr, SYM):
+        small = sp.cancel(sp.together(c.subs({losses.m_in: 1 / kappa, losses.m_out: 1 / kappa})))
+        out.append(
+            (sp.limit(small, kappa, 0), [_many_samples(f) if isinstance(f, TaskMean) else f for f in fs])
+        )
+    return mf.rebuild(out, expr.shape)
+
+
+# Exact MAML's general-w expectation is large (minutes of algebra); its checks use w = 0, the theory's regime.
+EXPECTED = {m: m == "maml" for m in R.METHODS}
+
+
+def _expected_limit_proof() -> Proof:
+    pairs = []
+    for method, zero_head in EXPECTED.items():
+        exp = finite_sample.expected_update(method, zero_head)
+        pop = updates.round_update(method)
+        for name in ("B", "w"):
+            population = pop[f"G_{name}"]
+            if zero_head:
+                population = mf.expand_matrix(population.subs(ZERO_W).doit(), SYM)
+            pairs.append((_many_samples(exp[f"E[G_{name}]"]), population))
+    return _proof(pairs, "m_in, m_out → ∞ coefficient by coefficient, against the population update")
+
+
+def _outer_free_proof() -> Proof:
+    free = [
+        finite_sample.expected_update(m, z)[f"E[G_{n}]"].has(losses.m_out)
+        for m, z in EXPECTED.items()
+        for n in ("B", "w")
+    ]
+    return Proof(not any(free), "m_out is not a free symbol of any expected update")
 
 
 def _diversity_proof() -> Proof:

@@ -1,0 +1,76 @@
+"""Spec R's derived updates, compiled to numpy and evaluated at numeric (B, w, B_*, heads).
+
+Verification code: the one place in :mod:`numerics.representation` that imports :mod:`theory`. The round
+moments θ̄, Λ are computed from the heads; an explicit third-moment task mean (exact MAML) is evaluated head by
+head and averaged.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import sympy as sp
+
+from numerics.compiled import numpy_function
+from theory.representation import finite_sample, losses, updates
+from theory.representation import model as R
+
+_SCALARS = (R.d, R.k, R.alpha, losses.sigma, losses.m_in)
+
+
+@cache
+def _compiled(method: str, sampled: bool, zero_head: bool):
+    """(main, [(means' arguments)]) for G_B and G_w: main takes the task means' values as extra arguments."""
+    if sampled:
+        dv = finite_sample.expected_update(method, zero_head)
+        exprs = (dv["E[G_B]"], dv["E[G_w]"])
+    else:
+        dv = updates.at_zero_head(method) if zero_head else updates.round_update(method)
+        exprs = (
+            (R.B - dv["B⁺"]) / R.beta if zero_head else dv["G_B"],
+            -dv["w⁺"] / R.beta if zero_head else dv["G_w"],
+        )
+    out = []
+    base = (R.B, R.w, R.B_star, R.Lam, R.theta_bar, *_SCALARS)
+    for expr in exprs:
+        means = sorted(expr.atoms(R.TaskMean), key=str)
+        slots = [sp.MatrixSymbol(f"T{i}", *t.shape) for i, t in enumerate(means)]
+        main = numpy_function((*base, *slots), expr.xreplace(dict(zip(means, slots, strict=True))))
+        per_head = [numpy_function((R.B, R.w, R.B_star, R.theta, *_SCALARS), t.arg) for t in means]
+        out.append((main, per_head))
+    return out
+
+
+def update(
+    method: str,
+    B: np.ndarray,
+    w: np.ndarray,
+    B_star: np.ndarray,
+    heads: np.ndarray,
+    alpha: float,
+    *,
+    sigma: float = 0.0,
+    m_in: float | None = None,
+    zero_head: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(G_B, G_w) of one round: the population update, or with ``m_in`` its expectation over the batches.
+
+    ``zero_head`` evaluates the (smaller) derived form at w = 0; ``w`` must then be zero.
+    """
+    d, k = B.shape
+    sampled = m_in is not None
+    if zero_head and np.any(w):
+        raise ValueError("zero_head needs w = 0")
+    lam = heads.T @ heads / heads.shape[0]
+    bar = heads.mean(axis=0).reshape(k, 1)
+    col = np.asarray(w, dtype=np.float64).reshape(k, 1)
+    scalars = (d, k, alpha, sigma, m_in if sampled else 1.0)
+    result = []
+    for main, per_head in _compiled(method, sampled, zero_head):
+        means = [
+            np.mean([f(B, col, B_star, th.reshape(k, 1), *scalars) for th in heads], axis=0) for f in per_head
+        ]
+        result.append(np.asarray(main(B, col, B_star, lam, bar, *scalars, *means), dtype=np.float64))
+    g_b, g_w = result
+    return g_b.reshape(d, k), g_w.reshape(k)
