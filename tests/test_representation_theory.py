@@ -1,0 +1,97 @@
+"""Spec R's derivations: every claim proves, the checks can fail, and the compiled updates equal spec R §3's
+general-(B, w) formulas, typed here independently of the derivation."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from numerics.representation import closed_form
+from theory import matrix_algebra as ma
+from theory.claims import registered
+from theory.representation import claims as R_claims
+from theory.representation import model as R
+from theory.representation import structure, updates
+
+SLOW = {"R.expected.limit", "R.expected.outer_free"}
+CLAIMS = registered("R.")
+
+
+def test_every_spec_r_claim_is_registered_once():
+    ids = [c.id for c in CLAIMS]
+    assert len(ids) == len(set(ids)) >= 18
+    for method in R.METHODS:
+        assert f"R.update.{method}.w0" in ids and f"R.perp.{method}" in ids
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [pytest.param(c, marks=pytest.mark.slow) if c.id in SLOW else c for c in CLAIMS],
+    ids=[c.id for c in CLAIMS],
+)
+def test_claim_is_proved(claim):
+    proof = claim.prove()
+    assert proof.proved, (claim.id, proof.method, proof.residual)
+
+
+def test_a_wrong_statement_is_not_proved():
+    b_stated, _ = R_claims.STATED_W0["fo-anil"]
+    derived = updates.at_zero_head("fo-anil")
+    assert R_claims.same(derived["B⁺"], b_stated)
+    wrong = b_stated + R.beta * R.alpha**2 * R.B * R.B.T * R.B  # an extra term
+    assert not R_claims.same(derived["B⁺"], wrong)
+    # Exact ANIL's B⁺ is not FO-ANIL's: the MBΔ term matters.
+    assert not R_claims.same(updates.at_zero_head("anil")["B⁺"], b_stated)
+    # FO-MAML's C is not FO-ANIL's at general w.
+    assert not R_claims.same(structure.perpendicular("fo-maml")["C"], structure.perpendicular("fo-anil")["C"])
+
+
+def test_orthonormality_rewrite_is_sound():
+    # B_*ᵀB_* = I and B_⊥ᵀB_* = 0 only: B_*B_*ᵀ is a projector, not the identity.
+    assert ma.equal(structure.orthonormal(R.B_star.T * R.B_star * R.B), R.B)
+    assert ma.is_zero(structure.orthonormal(R.B_perp.T * R.B_star * R.w))
+    assert not ma.equal(structure.orthonormal(R.B_star * R.B_star.T * R.B), R.B)
+
+
+def spec_update(method, B, w, Bs, heads, alpha):
+    """Spec R §3's general-(B, w) population updates, one task at a time (the check, not the derivation)."""
+    d, k = B.shape
+    g_b, g_w = np.zeros((d, k)), np.zeros(k)
+    for th in heads:
+        r0 = B @ w - Bs @ th
+        w_i = w - alpha * B.T @ r0
+        r_i = B @ w_i - Bs @ th
+        g_i = B.T @ r_i
+        if method == "nal":
+            gb, gw = np.outer(r0, w), B.T @ r0
+        elif method == "fo-anil":
+            gb, gw = np.outer(r_i, w_i), g_i
+        elif method == "anil":
+            delta = np.eye(k) - alpha * B.T @ B
+            gb = np.outer(r_i, w_i) - alpha * (np.outer(r0, g_i) + B @ np.outer(g_i, w))
+            gw = delta @ g_i
+        else:
+            B_i = B - alpha * np.outer(r0, w)
+            rt = B_i @ w_i - Bs @ th
+            if method == "fo-maml":
+                gb, gw = np.outer(rt, w_i), B_i.T @ rt
+            else:
+                U, u = np.outer(rt, w_i), B_i.T @ rt
+                gb = U - alpha * (np.outer(U @ w + B @ u, w) + np.outer(r0, u))
+                gw = u - alpha * (U.T @ r0 + B.T @ (U @ w + B @ u))
+        g_b += gb / len(heads)
+        g_w += gw / len(heads)
+    return g_b, g_w
+
+
+@pytest.mark.parametrize("method", R.METHODS)
+@given(seed=st.integers(0, 2**32 - 1), d=st.integers(2, 7), n=st.integers(1, 6), alpha=st.floats(0.01, 1.0))
+def test_derived_update_equals_spec_formula(method, seed, d, n, alpha):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, d + 1))
+    Bs = np.linalg.qr(rng.standard_normal((d, k)))[0]
+    B, w, heads = rng.standard_normal((d, k)), rng.standard_normal(k), rng.standard_normal((n, k))
+    got = closed_form.update(method, B, w, Bs, heads, alpha)
+    want = spec_update(method, B, w, Bs, heads, alpha)
+    for g, s in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, s, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(s).max()))
