@@ -13,33 +13,32 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 # Plain-text rendering: sympy's str form with Greek letters, hats and transposes written as such.
+_GREEK = (
+    ("Sigma", "Σ"),
+    ("alpha", "α"),
+    ("beta", "β"),
+    ("sigma", "σ"),
+    ("rho", "ρ"),
+    ("nu", "ν"),
+    ("gamma", "γ"),
+    ("eta", "η"),
+    ("theta", "θ"),
+    ("lambda", "λ"),
+    ("mu", "μ"),
+    ("kappa", "κ"),
+    ("xi", "ξ"),
+    ("Lambda", "Λ"),
+    ("Delta", "Δ"),
+)
+# Names first (a transpose mark is a letter, so "thetaᵀ" would no longer match), then operators.
 _TEXT = [
-    (r"\bSigmahat\b", "Σ̂"),
-    (r"\bchat\b", "ĉ"),
+    (r"\bSigmahat", "Σ̂"),
+    (r"\bchat", "ĉ"),
     (r"\bthetabar\b", "θ̄"),
     (r"\bTrace\(", "tr("),
+    *((rf"\b{name}(?=_|\b)", greek) for name, greek in _GREEK),
     (r"\*\*", "^"),
     (r"\.T\b", "ᵀ"),
-    *(
-        (rf"\b{name}(?=_|\b)", greek)
-        for name, greek in (
-            ("Sigma", "Σ"),
-            ("alpha", "α"),
-            ("beta", "β"),
-            ("sigma", "σ"),
-            ("rho", "ρ"),
-            ("nu", "ν"),
-            ("gamma", "γ"),
-            ("eta", "η"),
-            ("theta", "θ"),
-            ("lambda", "λ"),
-            ("mu", "μ"),
-            ("kappa", "κ"),
-            ("xi", "ξ"),
-            ("Lambda", "Λ"),
-            ("Delta", "Δ"),
-        )
-    ),
 ]
 
 

@@ -220,8 +220,8 @@ def _register_all() -> None:
             "Finite-sample updates tend to the population ones",
             "spec R §3 (expected finite-sample updates: derived here)",
             Provenance.DERIVED,
-            "E[G_B], E[G_w] with m_in inner and m_out outer samples → the population G_B, G_w as m_in, m_out → ∞ "
-            "(all methods at general w; exact MAML at w = 0)",
+            "E[G_B], E[G_w] with m_in inner and m_out outer samples → the population G_B, G_w as "
+            "m_in, m_out → ∞ (all methods at general w; exact MAML at w = 0)",
             sp.Eq(sp.Symbol("residual"), 0),
             prove=_expected_limit_proof,
         )
@@ -232,8 +232,8 @@ def _register_all() -> None:
             "The outer batch size does not bias the update",
             "spec R §3 (expected finite-sample updates: derived here)",
             Provenance.DERIVED,
-            "E[G_B], E[G_w] do not depend on m_out: the meta-gradient is linear in the outer batch's statistics, "
-            "so only m_in (the inner step) biases the expected update",
+            "E[G_B], E[G_w] do not depend on m_out: the meta-gradient is linear in the outer batch's "
+            "statistics, so only m_in (the inner step) biases the expected update",
             sp.Eq(sp.Symbol("dE_dm_out"), 0),
             prove=_outer_free_proof,
         )
