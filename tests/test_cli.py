@@ -140,3 +140,17 @@ def test_console_script_entry_point():
     assert done.stderr.strip() == "maml-theory: error: --d must be an integer >= 1 (got '-1')"
     done = subprocess.run(["maml-theory", "landscape", "--json"], capture_output=True, text=True, check=True)
     assert math.isfinite(json.loads(done.stdout)["gain"])
+
+
+@pytest.mark.parametrize("method", ["anil", "fo-anil", "maml", "fo-maml", "nal"])
+def test_derive_spec_r_method(capsys, method):
+    code, out, _ = run(capsys, "derive", method)
+    assert code == 0
+    for ident in (
+        f"R.task_gradient.{method}",
+        f"R.update.{method}",
+        f"R.update.{method}.w0",
+        f"R.perp.{method}",
+    ):
+        assert ident + ":" in out
+    assert ("R.reduced:" in out) == (method == "fo-anil")
