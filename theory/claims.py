@@ -74,10 +74,27 @@ class Claim:
         rel = _as_le(self.conclusion)
         return sp.lambdify(self.symbols, (rel.lhs, rel.rhs), modules="math")
 
+    @cached_property
+    def _compiled_hypotheses(self) -> list[tuple[sp.Basic, Callable[..., tuple[float, float]]]]:
+        return [
+            (h, sp.lambdify(self.symbols, (_as_le(h).lhs, _as_le(h).rhs), modules="math"))
+            for h in self.hypotheses
+        ]
+
     def admissible(self, values: Mapping[str, float]) -> bool:
-        """Whether the instance satisfies every hypothesis."""
-        subs = {s: values[s.name] for s in self.symbols}
-        return all(bool(h.subs(subs)) for h in self.hypotheses)
+        """Whether the instance satisfies every hypothesis (equalities to the claim's relative tolerance)."""
+        args = [values[s.name] for s in self.symbols]
+        for h, f in self._compiled_hypotheses:
+            lhs, rhs = (float(v) for v in f(*args))
+            if isinstance(h, sp.Eq):
+                ok = abs(lhs - rhs) <= self.rtol * max(1.0, abs(rhs))
+            elif isinstance(_as_le(h), sp.StrictLessThan):
+                ok = lhs < rhs
+            else:
+                ok = lhs <= rhs
+            if not ok:
+                return False
+        return True
 
     def evaluate(self, values: Mapping[str, float]) -> Evaluation:
         """The conclusion at one instance, in float64 (``values`` maps symbol names to numbers)."""

@@ -15,6 +15,7 @@ import sympy as sp
 
 from numerics.compiled import numpy_function
 from numerics.landscape.instances import EasyHard, Mixture
+from theory import matrix_forms as mf
 from theory.landscape import adaptation, mixture, two_type
 from theory.landscape import model as M
 
@@ -95,8 +96,9 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
 
 @cache
 def _curvature_functions():
-    q = adaptation.curvature().subs(M.m, 1 / kappa)
-    n = adaptation.noise().subs(M.m, 1 / kappa)
+    # Expanded in κ = 1/m, so that κ = 0 (m = ∞) is a plain value rather than 0 · (1/0).
+    q = mf.expand_matrix(adaptation.curvature().subs(M.m, 1 / kappa), (M.Sigma,))
+    n = sp.expand(adaptation.noise().subs(M.m, 1 / kappa))
     args = (M.Sigma, M.d, M.alpha, M.sigma, kappa)
     return numpy_function(args, q), numpy_function(args, n)
 
@@ -109,16 +111,18 @@ def curvature(cov: np.ndarray, alpha: float, sigma: float, m: float) -> tuple[np
 
 
 @cache
-def _mixture_functions(k: int):
+def _minimiser_function(k: int):
     types = tuple(range(1, k + 1))
     syms = [mixture.type_symbols(i) for i in types]
-    args = [M.w, M.d] + [s[n] for s in syms for n in ("p", "C", "c", "center", "V")]
-    objective = mixture.objective(types).result
-    minimiser = mixture.minimiser(types).result
-    return (
-        numpy_function(args, objective),
-        numpy_function(args[1:], minimiser),
-    )
+    args = [M.d] + [s[n] for s in syms for n in ("p", "C", "c", "center", "V")]
+    return numpy_function(args, mixture.minimiser(types).result)
+
+
+@cache
+def _centred_function():
+    s = mixture.type_symbols(1)
+    e = sp.MatrixSymbol("e", M.d, 1)
+    return numpy_function((e, M.d, s["p"], s["C"], s["c"], s["V"]), mixture.centred().result)
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,10 +135,14 @@ class MixtureForms:
 
     def excess(self, w: np.ndarray) -> float:
         """E_m(w) = Σ_k p_k [½ (w − w_k)ᵀ Q_k(m) (w − w_k) + ½ tr(Q_k(m) V_k) + n_k(m)]."""
-        objective, _ = _mixture_functions(len(self.mix.types))
-        args = _mixture_args(self.mix, self.mix.m)
+        share = _centred_function()
         col = np.asarray(w, dtype=np.float64).reshape(-1, 1)
-        return float(np.asarray(objective(col, *args)).reshape(()))
+        total = 0.0
+        for t in self.mix.types:
+            q, n = curvature(t.cov, self.mix.alpha, self.mix.sigma, self.mix.m)
+            e = col - t.center.reshape(-1, 1)
+            total += float(np.asarray(share(e, self.mix.d, t.prob, q, n, t.opt_cov)).reshape(()))
+        return total
 
     @property
     def gain(self) -> float:
@@ -155,7 +163,7 @@ def _mixture_args(mix: Mixture, m: float | None, *, adapted: bool = True) -> lis
 def mixture_forms(mix: Mixture) -> MixtureForms:
     """w_MAML = Q̄⁻¹ E[Q_i w*_i] (Q at m_train) and w_NAL = Σ̄⁻¹ E[Σ_i w*_i] at ``mix``, by the
     derived formula."""
-    _, minimiser = _mixture_functions(len(mix.types))
+    minimiser = _minimiser_function(len(mix.types))
 
     def solve(args: list) -> np.ndarray:
         try:

@@ -305,7 +305,9 @@ def _register_all() -> None:
         (nu_E, "nu_E", -1),
         (M.sigma, "sigma", -1),
     ):
-        deriv = sp.diff(gain_parameters(), symbol)
+        # Factored in g first: the raw derivative in the parameters is a cancelling sum whose round-off can
+        # exceed its true value where E_m is tiny.
+        deriv = in_parameters(sp.factor(sp.together(sp.diff(gain_g(), symbol))))
         target = gain_g() if symbol is not M.sigma else gain_s2
         var = symbol if symbol is not M.sigma else sig2
         register(

@@ -16,7 +16,7 @@ import sympy as sp
 from theory import matrix_forms as mf
 from theory.derivation import Derivation
 from theory.landscape import model as M
-from theory.matrix_algebra import is_zero
+from theory.matrix_algebra import canonical, is_zero
 from theory.moments import Gaussian, expect
 
 
@@ -48,6 +48,25 @@ def objective(types: tuple[int | str, ...] = (1, 2)) -> Derivation:
         parts.append(s["p"] * (mf.expand_matrix(mean, [s["C"], s["V"]]) + s["c"] * sp.Identity(1)))
     total = dv.step("E over the optimum, then over the type", sp.MatAdd(*parts), "F(w)")
     dv.step("expand", mf.expand_matrix(total, _symmetric(types)), "F(w)")
+    return dv
+
+
+@cache
+def centred() -> Derivation:
+    """One type's share of F around its optimum mean: F_k(w_k + e) = p_k [½ eᵀC_k e + ½ tr(C_kV_k) + c_k].
+
+    The form numerics evaluate: centred, it keeps full precision near the minimum, where the expanded
+    ½wᵀCw − wᵀCw_k + ½w_kᵀCw_k cancels.
+    """
+    dv = Derivation("L.mixture.centred", "One type's objective around its optimum mean", "spec L §2")
+    s = type_symbols(1)
+    e = sp.MatrixSymbol("e", M.d, 1)
+    share = objective((1,)).result.subs(M.w, s["center"] + e)
+    dv.step("F_k(w_k + e)", mf.expand_matrix(share, _symmetric((1,))), "F_k")
+    centred_form = canonical(share, _symmetric((1,)))
+    if centred_form.has(s["center"]):
+        raise AssertionError("the terms linear in e did not cancel")
+    dv.step("uᵀCe = eᵀCu (1×1, C symmetric): the terms linear in e cancel", centred_form, "F_k")
     return dv
 
 
