@@ -11,6 +11,9 @@ import math
 
 from numerics import validation as v
 
+ARRAY_NAMES = ("B0", "w0", "B_star", "heads")
+"""The arrays of ``dynamics --init FILE.npz``: parameters that come from a file rather than a flag."""
+
 
 def number(text: str) -> float | str:
     """``text`` as a float where it parses ("inf" included), else unchanged for the validator to reject."""

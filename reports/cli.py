@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from numerics.landscape.closed_form import DegenerateInstance
 from numerics.validation import ParameterError
-from reports import derive_command, landscape_command
+from reports import derive_command, dynamics_command, landscape_command
+from reports.arguments import ARRAY_NAMES
 
 
 class UsageError(Exception):
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     landscape_command.add_parser(commands)
+    dynamics_command.add_parser(commands)
     derive_command.add_parser(commands)
     return parser
 
@@ -46,8 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Echo what was typed, not the number it was parsed into.
         typed = getattr(args, e.name, None)
         got = typed if isinstance(typed, str) else e.got
-        flag = "--" + e.name.replace("_", "-")
-        print(f"maml-theory: error: {flag} must be {e.allowed} (got {got!r})", file=sys.stderr)
+        name = f"--init array {e.name}" if e.name in ARRAY_NAMES else "--" + e.name.replace("_", "-")
+        print(f"maml-theory: error: {name} must be {e.allowed} (got {got!r})", file=sys.stderr)
     except DegenerateInstance as e:
         print(f"maml-theory: error: {e}", file=sys.stderr)
     except KeyboardInterrupt:

@@ -1,0 +1,137 @@
+"""``maml-theory dynamics``: spec R's representation dynamics of one method, population or finite-sample.
+
+A thin layer over :func:`numerics.representation.dynamics.run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from numerics import validation as v
+from numerics.representation.dynamics import run as run_dynamics
+from numerics.representation.instances import METHODS, Instance
+from reports.arguments import ARRAY_NAMES, count, number
+
+_DEFAULTS = Instance()
+# flag, field, help
+_PARAMETERS = (
+    ("--d", "d", "ambient dimension"),
+    ("--k", "k", "representation dimension, 1 <= k <= d"),
+    ("--n", "n", "tasks per round"),
+    ("--alpha", "alpha", "inner step size α > 0"),
+    ("--beta", "beta", "outer step size β > 0"),
+    ("--T", "T", "outer steps (>= 0)"),
+    ("--sigma", "sigma", "label-noise STANDARD DEVIATION σ (>= 0)"),
+    ("--mu", "mu", "heads ~ N(0, diag(1, …, 1, µ²)) (µ >= 0)"),
+    ("--m-in", "m_in", "inner-step samples per task (with --m-out; default: population)"),
+    ("--m-out", "m_out", "outer-gradient samples per task (with --m-in)"),
+)
+_ARRAYS = ARRAY_NAMES
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "dynamics",
+        help="representation learning by ANIL, FO-ANIL, MAML, FO-MAML or NAL (spec R)",
+        description=__doc__.splitlines()[0],
+    )
+    p.add_argument("--method", required=True, choices=METHODS, help="the algorithm")
+    for flag, field, text in _PARAMETERS:
+        p.add_argument(
+            flag, dest=field, default=None, metavar="X", help=f"{text} [default: {getattr(_DEFAULTS, field)}]"
+        )
+    p.add_argument(
+        "--fixed-tasks", action="store_true", help="one task set drawn once and reused every round"
+    )
+    p.add_argument("--sign-symmetric", action="store_true", help="task sets of pairs θ, −θ (so θ̄_t = 0)")
+    p.add_argument("--seed", default="0", metavar="S", help="seed [default: 0]")
+    p.add_argument("--runs", default="1", metavar="R", help="independent runs [default: 1]")
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="FILE.npz",
+        help="start from given arrays B0 (d×k), w0 (k), B_star (d×k, orthonormal columns), heads (n×k, the "
+        "fixed task set); d, k, n default to their shapes",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+def load_arrays(path: str) -> dict[str, np.ndarray]:
+    """The four arrays of an .npz file, loaded without pickle."""
+    allowed = f"a readable .npz file holding the arrays {', '.join(_ARRAYS)}"
+    try:
+        with np.load(Path(path), allow_pickle=False) as f:
+            arrays = {name: np.array(f[name]) for name in f.files}
+    except (OSError, ValueError) as e:
+        raise v.ParameterError("init", allowed, f"{path} ({type(e).__name__}: {e})") from None
+    if sorted(arrays) != sorted(_ARRAYS):
+        raise v.ParameterError("init", allowed, f"{path} with arrays {sorted(arrays)}")
+    return arrays
+
+
+def instance_from(args: argparse.Namespace, arrays: dict[str, np.ndarray] | None) -> Instance:
+    given = {f: number(getattr(args, f)) for _, f, _ in _PARAMETERS if getattr(args, f) is not None}
+    if arrays is not None:
+        # The arrays fix the shapes unless the flags say otherwise (then draw_problem names the mismatch).
+        if np.ndim(arrays["B0"]) == 2:
+            given.setdefault("d", arrays["B0"].shape[0])
+            given.setdefault("k", arrays["B0"].shape[1])
+        if np.ndim(arrays["heads"]) == 2:
+            given.setdefault("n", arrays["heads"].shape[0])
+        given.update(init="given", fixed_tasks=True)
+    else:
+        given["fixed_tasks"] = args.fixed_tasks
+    return Instance(sign_symmetric=args.sign_symmetric, **given)
+
+
+def run(args: argparse.Namespace) -> int:
+    arrays = load_arrays(args.init) if args.init is not None else None
+    inst = instance_from(args, arrays)
+    result = run_dynamics(
+        args.method,
+        inst,
+        seed=count("seed", args.seed, low=0),
+        runs=count("runs", args.runs, low=1),
+        arrays=arrays,
+    )
+    print(json.dumps(result, indent=2) if args.json else table(inst, result))
+    return 0
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3e}"
+
+
+def table(inst: Instance, r: dict) -> str:
+    mode = "population" if not inst.finite else f"m_in = {inst.m_in}, m_out = {inst.m_out}"
+    tasks = "fixed task set" if inst.fixed_tasks else "fresh tasks each round"
+    lines = [
+        f"Spec R: {r['method']} ({mode}; d={inst.d} k={inst.k} n={inst.n} α={inst.alpha:g} β={inst.beta:g} "
+        f"σ={inst.sigma:g} µ={inst.mu:g}; {tasks}; {r['runs']} run{'s' if r['runs'] > 1 else ''})",
+    ]
+    dist, w_norm = r["dist"], r["w_norm"]
+    several = isinstance(dist, dict)
+    header = "  step    dist(B_t, B_*)" + ("  [p10, p90]" if several else "") + "    ‖w_t‖"
+    lines.append(header)
+    for t in sorted({0, inst.T // 4, inst.T // 2, 3 * inst.T // 4, inst.T}):
+        if several:
+            band = f"  [{_fmt(dist['p10'][t])}, {_fmt(dist['p90'][t])}]"
+            lines.append(f"  {t:>4}    {_fmt(dist['median'][t])}{band}    {_fmt(w_norm['median'][t])}")
+        else:
+            lines.append(f"  {t:>4}    {_fmt(dist[t])}    {_fmt(w_norm[t])}")
+    predicted = (
+        "" if r["predicted_rate"] is None else f"   (predicted 1 − βαλ_min(Λ) = {r['predicted_rate']:.6f})"
+    )
+    rate = "—" if r["rate"] is None else f"{r['rate']:.6f}"
+    lines.append(f"  rate per step over the last half: {rate}{predicted}")
+    diverged = r["diverged"] if isinstance(r["diverged"], list) else [r["diverged"]]
+    at = r["diverged_at"] if isinstance(r["diverged_at"], list) else [r["diverged_at"]]
+    if any(diverged):
+        steps = ", ".join(str(t) for t in at if t is not None)
+        lines.append(f"  DIVERGED: {sum(diverged)} of {len(diverged)} run(s), at step(s) {steps}")
+    return "\n".join(lines)

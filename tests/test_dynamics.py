@@ -1,0 +1,117 @@
+"""``maml-theory dynamics``: the spec's qualitative picture, the JSON contract, --init, one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from numerics.representation.dynamics import run as run_dynamics
+from numerics.representation.instances import Instance, draw_problem
+from reports.cli import main
+
+META = ("anil", "fo-anil", "maml", "fo-maml")
+
+
+def dynamics(capsys, *argv):
+    code = main(["dynamics", *argv, "--json"])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if code == 0 else None), out.err
+
+
+@pytest.mark.parametrize("method", [*META, "nal"])
+def test_meta_learners_fall_exponentially_and_nal_stays_put(capsys, method):
+    # Spec R §4.3–4.4 and Figure 1: with θ̄_t = 0 (sign-symmetric task sets) and w_0 = 0 every meta-learner
+    # keeps w ≡ 0 and contracts the wrong subspace at rate ≈ 1 − βα (Λ ≈ I); NAL never moves.
+    code, r, _ = dynamics(capsys, "--method", method, "--sign-symmetric", "--runs", "4")
+    assert code == 0
+    median = np.array(r["dist"]["median"])
+    assert len(median) == 301 and r["runs"] == 4
+    assert r["diverged"] == [False] * 4
+    assert max(r["w_norm"]["p90"]) == 0.0
+    if method == "nal":
+        np.testing.assert_allclose(median, median[0], rtol=1e-12)
+        assert r["rate"] == pytest.approx(1.0, abs=1e-12)
+    else:
+        assert median[-1] < 1e-10 * median[0]
+        assert r["rate"] == pytest.approx(1 - 0.1 * 1.0, abs=0.02)
+
+
+def test_fixed_task_set_rate_is_predicted(capsys):
+    # Spec R §4.6: with a fixed task set, dist_{t+1}/dist_t → 1 − βαλ_min(Λ).
+    code, r, _ = dynamics(capsys, "--method", "fo-anil", "--fixed-tasks", "--T", "400")
+    assert code == 0
+    assert r["predicted_rate"] is not None
+    assert r["rate"] == pytest.approx(r["predicted_rate"], abs=1e-4)
+
+
+def test_fo_maml_divergence_is_reported_not_printed_as_numbers(capsys):
+    # Spec R §4.8: at the defaults with fresh N(0, I) heads FO-MAML diverges where FO-ANIL converges.
+    code, r, _ = dynamics(capsys, "--method", "fo-maml")
+    assert code == 0
+    assert r["diverged"] is True and isinstance(r["diverged_at"], int)
+    t = r["diverged_at"]
+    assert all(x is None for x in r["dist"][t:]) and r["rate"] is None
+    code, r, _ = dynamics(capsys, "--method", "fo-anil")
+    assert r["diverged"] is False and r["diverged_at"] is None
+    main(["dynamics", "--method", "fo-maml"])
+    assert "DIVERGED: 1 of 1 run(s), at step(s) " in capsys.readouterr().out
+
+
+def test_same_seed_same_bits(capsys):
+    argv = ("--method", "anil", "--m-in", "5", "--m-out", "5", "--T", "20", "--runs", "3")
+    _, a, _ = dynamics(capsys, *argv, "--seed", "3")
+    _, b, _ = dynamics(capsys, *argv, "--seed", "3")
+    _, c, _ = dynamics(capsys, *argv, "--seed", "4")
+    assert a == b and a != c
+
+
+def test_init_file_round_trip(capsys, tmp_path):
+    inst = Instance(d=6, k=2, n=4, fixed_tasks=True)
+    p = draw_problem(inst, np.random.default_rng(1))
+    path = tmp_path / "start.npz"
+    np.savez(path, B0=p.B0, w0=p.w0 + 0.1, B_star=p.B_star, heads=p.heads)
+    code, r, _ = dynamics(capsys, "--method", "anil", "--init", str(path), "--T", "30")
+    assert code == 0
+    assert np.array(r["B_final"]).shape == (6, 2) and np.array(r["w_final"]).shape == (2,)
+    # The Python function behind the command, given the same arrays, reproduces it bit for bit.
+    arrays = dict(np.load(path))
+    again = run_dynamics("anil", Instance(d=6, k=2, n=4, T=30, init="given", fixed_tasks=True), arrays=arrays)
+    assert json.loads(json.dumps(again)) == r
+    assert r["dist"][0] == pytest.approx(
+        float(np.linalg.norm((np.eye(6) - p.B_star @ p.B_star.T) @ np.linalg.qr(p.B0)[0], 2))
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["--k", "30"], "--k"),
+        (["--alpha", "0"], "--alpha"),
+        (["--beta", "-1"], "--beta"),
+        (["--n", "0"], "--n"),
+        (["--T", "-1"], "--T"),
+        (["--mu", "-0.5"], "--mu"),
+        (["--m-in", "5"], "--m-out"),
+        (["--runs", "0"], "--runs"),
+        (["--d", "x"], "--d"),
+    ],
+)
+def test_bad_values_are_one_line(capsys, argv, flag):
+    code, _, err = dynamics(capsys, "--method", "anil", *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"maml-theory: error: {flag} must be "), err
+
+
+def test_bad_init_file_is_one_line(capsys, tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, B0=np.ones((3, 2)))
+    for path in (bad, tmp_path / "missing.npz"):
+        code, _, err = dynamics(capsys, "--method", "anil", "--init", str(path))
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "--init must be" in err
+    not_orthonormal = tmp_path / "skew.npz"
+    np.savez(
+        not_orthonormal, B0=np.eye(3)[:, :2], w0=np.zeros(2), B_star=np.ones((3, 2)), heads=np.ones((2, 2))
+    )
+    code, _, err = dynamics(capsys, "--method", "anil", "--init", str(not_orthonormal))
+    assert code == 2 and "--init array B_star must be" in err
