@@ -215,3 +215,18 @@ def mixtures(
     noisy = sigma > 0.0 and math.isfinite(m)
     assume(spread >= 1e-2 or noisy or any(np.trace(t.opt_cov) > 0.0 for t in types))
     return Mixture(tuple(types), alpha=alpha, sigma=sigma, m=m, m_train=m_train)
+
+
+def common_centres_mixture() -> Mixture:
+    """A regression instance found by hypothesis: common centres and ν = 0, so w_MAML = w_NAL = c, G = 1 and
+    E_m is the noise term alone (≈ 5e-7): evaluating the excess in expanded form loses it to cancellation."""
+    zero = np.array([[0.0]])
+    return Mixture(
+        (
+            TaskType(0.8, np.array([[1.5]]), np.array([1.5]), zero),
+            TaskType(0.2, np.array([[0.125]]), np.array([1.5]), zero),
+        ),
+        alpha=0.75,
+        sigma=0.001,
+        m=1.0,
+    )

@@ -27,10 +27,16 @@ from hypothesis import strategies as st
 
 import theory.landscape.claims  # noqa: F401  (registers the L.* claims)
 from numerics.landscape import closed_form, minimisers
-from numerics.landscape.instances import EasyHard, Mixture, TaskType
+from numerics.landscape.instances import EasyHard, Mixture
 from numerics.landscape.montecarlo import adapted_excess
 from numerics.landscape.search import find_gain_below_one
-from tests.strategies import easy_hard_instances, easy_hard_values, mixtures, sample_sizes
+from tests.strategies import (
+    common_centres_mixture,
+    easy_hard_instances,
+    easy_hard_values,
+    mixtures,
+    sample_sizes,
+)
 from theory.claims import Claim, registered
 
 Z = 6.0
@@ -338,16 +344,7 @@ def test_g_any_mixture_with_common_centres() -> None:
     the noise term alone (5e-7). MixtureForms.excess evaluates the quadratic in expanded form
     (½wᵀQw − wᵀQc + ½cᵀQc), whose O(1) terms cancel to round-off ~1e-16 absolute at w = c − 2e-16, a
     relative error ~2e-9 in E_m(w_MAML): G came out 1 − 1.75e-9 < 1 − RTOL."""
-    zero = np.array([[0.0]])
-    mix = Mixture(
-        (
-            TaskType(0.8, np.array([[1.5]]), np.array([1.5]), zero),
-            TaskType(0.2, np.array([[0.125]]), np.array([1.5]), zero),
-        ),
-        alpha=0.75,
-        sigma=0.001,
-        m=1.0,
-    )
+    mix = common_centres_mixture()
     assert_any_mixture(mix)
 
 

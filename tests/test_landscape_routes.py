@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from numerics.landscape import closed_form, minimisers, oracle
 from numerics.landscape.instances import EasyHard, Mixture, TaskType
 from numerics.landscape.montecarlo import adapted_excess
-from tests.strategies import easy_hard_instances, mixtures, sample_sizes, spd_matrices
+from tests.strategies import common_centres_mixture, easy_hard_instances, mixtures, sample_sizes, spd_matrices
 
 Z = 6.0
 RTOL = 1e-9
@@ -205,16 +205,7 @@ def test_mixture_excess_near_its_minimum_to_round_off() -> None:
     E_m(w) = ½ (w − c)ᵀQ̄(w − c) + Σ_k p_k n_k and, at the computed w_MAML (c to round-off), E_m is the
     noise term Σ_k p_k n_k (≈ 5e-7; the quadratic part is ~1e-31). Fails if the excess is evaluated in a
     form whose terms are O(‖Q‖‖c‖²) and cancel (found by hypothesis, see test_landscape_claims)."""
-    zero = np.array([[0.0]])
-    mix = Mixture(
-        (
-            TaskType(0.8, np.array([[1.5]]), np.array([1.5]), zero),
-            TaskType(0.2, np.array([[0.125]]), np.array([1.5]), zero),
-        ),
-        alpha=0.75,
-        sigma=0.001,
-        m=1.0,
-    )
+    mix = common_centres_mixture()
     forms = closed_form.mixture_forms(mix)
     noise = sum(t.prob * closed_form.curvature(t.cov, mix.alpha, mix.sigma, mix.m)[1] for t in mix.types)
     assert abs(forms.w_maml[0] - 1.5) <= 1e-15
