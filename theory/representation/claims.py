@@ -238,6 +238,35 @@ def _register_all() -> None:
             prove=_outer_free_proof,
         )
     )
+    # Fresh names: the proof lambdas above close over a_next and e_next, which must not be rebound.
+    norm_e, norm_e_next, lam_lo, lam_hi = sp.symbols(
+        "E_norm E_next_norm lambda_min lambda_max", nonnegative=True
+    )
+    register(
+        Claim(
+            "R.contraction",
+            "Per-step contraction of the wrong subspace",
+            "spec R §4.5",
+            Provenance.DERIVED,
+            "w = 0: ‖E⁺‖₂ ≤ (1 − βα²λ_min(AᵀΛA))‖E‖₂ whenever βα²λ_max(AᵀΛA) ≤ 1 "
+            "(observables: the spectral norms of E = B_⊥ᵀB before and after one FO-ANIL step, λ of AᵀΛA)",
+            sp.Le(norm_e_next, (1 - b * a**2 * lam_lo) * norm_e),
+            hypotheses=(sp.Le(b * a**2 * lam_hi, 1),),
+        )
+    )
+    rate = sp.Symbol("rate", positive=True)
+    register(
+        Claim(
+            "R.rate",
+            "Asymptotic rate with a fixed task set",
+            "spec R §4.6",
+            Provenance.DERIVED,
+            "fixed task set: dist_{t+1}/dist_t → 1 − βαλ_min(Λ) (observable: the rate fitted over the last "
+            "half of a long run, compared to 1e-4)",
+            sp.Eq(rate, 1 - b * a * lam_lo),
+            rtol=1e-4,
+        )
+    )
     c = sp.Symbol("c", positive=True)
     register(
         Claim(
