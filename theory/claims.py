@@ -69,8 +69,18 @@ class Claim:
             names |= h.free_symbols
         return tuple(sorted(names, key=lambda s: s.name))
 
+    @property
+    def numeric(self) -> bool:
+        """Whether the conclusion can be evaluated at an instance: scalar sides, no unevaluated limit."""
+        sides = (self.conclusion.lhs, self.conclusion.rhs)
+        return not any(isinstance(x, sp.MatrixExpr) or x.has(sp.Limit) for x in sides)
+
     @cached_property
     def _compiled(self) -> Callable[..., tuple[float, float]]:
+        if not self.numeric:
+            raise ValueError(
+                f"claim {self.id} is symbolic only: its conclusion has no numeric value to evaluate"
+            )
         rel = _as_le(self.conclusion)
         return sp.lambdify(self.symbols, (rel.lhs, rel.rhs), modules="math")
 

@@ -1,0 +1,43 @@
+"""The claim model: evaluation, slack, hypotheses, symbolic-only claims, unique ids."""
+
+import pytest
+import sympy as sp
+
+from theory.claims import Claim, Provenance, registered
+from theory.landscape import claims as _landscape  # noqa: F401  (registers spec L's claims)
+from theory.representation import claims as _representation  # noqa: F401  (and spec R's)
+
+x, y = sp.symbols("x y", positive=True)
+
+
+def make(conclusion, hypotheses=()):
+    return Claim("T.test", "a test claim", "here", Provenance.DERIVED, "x ≤ y", conclusion, hypotheses)
+
+
+def test_inequality_slack_and_verdict():
+    c = make(sp.Le(x, y), (sp.Gt(y, 1),))
+    e = c.evaluate({"x": 1.0, "y": 4.0})
+    assert e.holds and e.slack == 0.25
+    assert not c.evaluate({"x": 5.0, "y": 4.0}).holds
+    assert c.admissible({"x": 1.0, "y": 2.0}) and not c.admissible({"x": 1.0, "y": 0.5})
+    # ≥ is oriented as ≤ with the sides swapped, so the slack is still observed / bound ≤ 1.
+    assert make(sp.Ge(y, x)).evaluate({"x": 1.0, "y": 4.0}).slack == 0.25
+
+
+def test_identity_residual():
+    c = make(sp.Eq(x * y, 6))
+    assert c.evaluate({"x": 2.0, "y": 3.0}).holds
+    assert not c.evaluate({"x": 2.0, "y": 3.1}).holds
+
+
+def test_symbolic_only_claims_say_so():
+    far = next(c for c in registered("L.gain.far_limit"))
+    assert not far.numeric
+    with pytest.raises(ValueError, match="symbolic only"):
+        far.evaluate({})
+
+
+def test_registry_ids_are_unique_and_cover_both_specs():
+    ids = [c.id for c in registered()]
+    assert len(ids) == len(set(ids))
+    assert any(i.startswith("L.") for i in ids) and any(i.startswith("R.") for i in ids)
