@@ -52,10 +52,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", default="1", metavar="R", help="independent runs [default: 1]")
     p.add_argument(
         "--init",
-        default=None,
-        metavar="FILE.npz",
-        help="start from given arrays B0 (d×k), w0 (k), B_star (d×k, orthonormal columns), heads (n×k, the "
-        "fixed task set); d, k, n default to their shapes",
+        default="theory",
+        metavar="theory|random|FILE.npz",
+        help="theory: w0 = 0, αB0ᵀB0 = I, dist0² < 0.9 (by rejection: small d only); "
+        "random: B0 ~ N(0, 1/(αd)), w0 ~ N(0, 1/k); FILE.npz: given arrays B0 (d×k), w0 (k), "
+        "B_star (d×k, orthonormal columns), heads (n×k, the fixed task set), d, k, n defaulting to "
+        "their shapes [default: theory]",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
@@ -85,12 +87,12 @@ def instance_from(args: argparse.Namespace, arrays: dict[str, np.ndarray] | None
             given.setdefault("n", arrays["heads"].shape[0])
         given.update(init="given", fixed_tasks=True)
     else:
-        given["fixed_tasks"] = args.fixed_tasks
+        given.update(init=args.init, fixed_tasks=args.fixed_tasks)
     return Instance(sign_symmetric=args.sign_symmetric, **given)
 
 
 def run(args: argparse.Namespace) -> int:
-    arrays = load_arrays(args.init) if args.init is not None else None
+    arrays = None if args.init in ("theory", "random") else load_arrays(args.init)
     inst = instance_from(args, arrays)
     result = run_dynamics(
         args.method,

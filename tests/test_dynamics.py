@@ -115,3 +115,10 @@ def test_bad_init_file_is_one_line(capsys, tmp_path):
     )
     code, _, err = dynamics(capsys, "--method", "anil", "--init", str(not_orthonormal))
     assert code == 2 and "--init array B_star must be" in err
+
+
+def test_random_init_where_the_theory_init_is_out_of_reach(capsys):
+    code, _, err = dynamics(capsys, "--method", "anil", "--d", "80", "--k", "5", "--T", "5")
+    assert code == 2 and "--init must be 'random' or 'given'" in err and len(err.strip().splitlines()) == 1
+    code, r, _ = dynamics(capsys, "--method", "anil", "--d", "80", "--k", "5", "--T", "5", "--init", "random")
+    assert code == 0 and len(r["dist"]) == 6
