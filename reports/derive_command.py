@@ -28,6 +28,7 @@ def landscape_derivations() -> list[Derivation]:
         two_type.weight(),
         two_type.excess_on_segment(),
         two_type.gain(),
+        two_type.ceiling(),
     ]
 
 

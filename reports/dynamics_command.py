@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from numerics import validation as v
-from numerics.representation.dynamics import run as run_dynamics
+from numerics.representation import dynamics as simulated
 from numerics.representation.instances import METHODS, Instance
 from reports.arguments import ARRAY_NAMES, count, number
+from theory.claims import registered
+from theory.representation import claims as _claims  # noqa: F401  (registers R.rate)
 
 _DEFAULTS = Instance()
 # flag, field, help
@@ -91,10 +93,25 @@ def instance_from(args: argparse.Namespace, arrays: dict[str, np.ndarray] | None
     return Instance(sign_symmetric=args.sign_symmetric, **given)
 
 
+def dynamics(
+    method: str, inst: Instance, *, seed: int = 0, runs: int = 1, arrays: dict[str, np.ndarray] | None = None
+) -> dict:
+    """The command's result from Python: the simulated summary and ``predicted_rate``, spec R §4.6's
+    1 − βαλ_min(Λ) evaluated from claim R.rate for a meta-learner on a fixed task set (else None)."""
+    out = simulated.run(method, inst, seed=seed, runs=runs, arrays=arrays)
+    lam_min = out.pop("lambda_min")
+    predicted = None
+    if lam_min is not None and out["method"] != "nal":
+        (rate,) = registered("R.rate")
+        predicted = rate.bound({"alpha": inst.alpha, "beta": inst.beta, "lambda_min": lam_min})
+    out["predicted_rate"] = predicted
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     arrays = None if args.init in ("theory", "random") else load_arrays(args.init)
     inst = instance_from(args, arrays)
-    result = run_dynamics(
+    result = dynamics(
         args.method,
         inst,
         seed=count("seed", args.seed, low=0),

@@ -141,8 +141,8 @@ def test_contraction_claim_on_simulator_steps(seed, d, n, alpha, c):
 
 def test_rate_claim_on_a_long_run():
     """R.rate on the simulator: a fixed task set, the fitted rate against 1 − βαλ_min(Λ) (claim rtol 1e-4)."""
-    from numerics.representation.dynamics import run
     from numerics.representation.instances import Instance, draw_problem
+    from reports.dynamics_command import dynamics as run
 
     inst = Instance(fixed_tasks=True, T=400)
     result = run("anil", inst, seed=3)

@@ -91,6 +91,12 @@ class Claim:
             for h in self.hypotheses
         ]
 
+    def bound(self, values: Mapping[str, float]) -> float:
+        """The right-hand side of the conclusion (the bound or predicted value) at ``values``."""
+        rhs = _as_le(self.conclusion).rhs
+        names = sorted(rhs.free_symbols, key=lambda s: s.name)
+        return float(sp.lambdify(names, rhs, modules="math")(*(values[s.name] for s in names)))
+
     def admissible(self, values: Mapping[str, float]) -> bool:
         """Whether the instance satisfies every hypothesis (equalities to the claim's relative tolerance)."""
         args = [values[s.name] for s in self.symbols]

@@ -62,12 +62,14 @@ def _easy_hard_functions():
     n_m = two_type.noise_per_type()
     step = [sp.expand(e.subs(M.m, 1 / kappa)) for e in (g_m, n_m)]
     one_step = sp.lambdify((M.d, M.alpha, M.sigma, M.rho, kappa), step, modules="math")
-    return weight, segment, one_step
+    g_args = (two_type.g[H], two_type.g[E])
+    ceiling = sp.lambdify(g_args, two_type.ceiling()["G_max"], modules="math")
+    return weight, segment, one_step, ceiling
 
 
 def easy_hard(inst: EasyHard) -> EasyHardForms:
     """λ, μ, E_m(w_NAL), E_m(w_MAML), G, and the ceiling (g_H + g_E)²/(4 g_H g_E) of §3.6e."""
-    weight, segment, one_step = _easy_hard_functions()
+    weight, segment, one_step, gain_ceiling = _easy_hard_functions()
     shared = (inst.d, inst.p_hard, inst.p_easy, inst.rho_hard, inst.rho_easy)
     (g_h, n_h), (g_e, n_e) = (
         one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m)) for r in (inst.rho_hard, inst.rho_easy)
@@ -90,7 +92,8 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
     e_nal, e_maml = excess(lam), excess(mu)
     if e_maml <= 0.0:
         raise DegenerateInstance("E_m(w_MAML) = 0: every task is solved exactly, so the gain is undefined")
-    ceiling = (g_h + g_e) ** 2 / (4 * g_h * g_e) if g_h > 0 and g_e > 0 else math.inf
+    # A type solved exactly by one step (g = 0) leaves the ceiling unbounded.
+    ceiling = gain_ceiling(g_h, g_e) if g_h > 0 and g_e > 0 else math.inf
     return EasyHardForms(lam, mu, e_nal, e_maml, e_nal / e_maml, ceiling, g_h, g_e)
 
 

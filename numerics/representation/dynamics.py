@@ -94,11 +94,9 @@ def fitted_rate(curve: np.ndarray) -> float | None:
 
 
 def summary(traj: Trajectory, heads: list[np.ndarray | None]) -> dict:
-    """JSON-ready summary: dist and w_norm per step, the fitted and predicted rates, divergence.
-
-    ``predicted_rate`` = 1 − βα λ_min(Λ) (spec R §4.6) for a fixed task set and a meta-learner (the median
-    over runs when their task sets differ), else None.
-    """
+    """JSON-ready summary: dist and w_norm per step, the fitted rate, divergence, and ``lambda_min``: λ_min(Λ)
+    of a fixed task set (the median over runs when their sets differ), else None — the observable of spec R
+    §4.6's predicted rate, which the command evaluates from that claim."""
     inst = traj.inst
     # A diverged run counts as +∞ from its divergence on, so the median and percentiles say how many runs
     # failed rather than summarising the survivors alone; NaN is left only for rank-deficient iterates.
@@ -107,10 +105,9 @@ def summary(traj: Trajectory, heads: list[np.ndarray | None]) -> dict:
     dist = np.where(gone, np.inf, traj.dist)
     w_norm = np.where(gone, np.inf, traj.w_norm)
     curve = dist[0] if dist.shape[0] == 1 else np.nanmedian(dist, axis=0)
-    predicted = None
-    if inst.fixed_tasks and traj.method != "nal":
-        lam_min = [np.linalg.eigvalsh(h.T @ h / h.shape[0])[0] for h in heads]
-        predicted = float(np.median([1.0 - inst.beta * inst.alpha * x for x in lam_min]))
+    lam_min = None
+    if inst.fixed_tasks:
+        lam_min = float(np.median([np.linalg.eigvalsh(h.T @ h / h.shape[0])[0] for h in heads]))
     diverged_at = [int(t) if t >= 0 else None for t in traj.diverged_at]
     return {
         "method": traj.method,
@@ -118,7 +115,7 @@ def summary(traj: Trajectory, heads: list[np.ndarray | None]) -> dict:
         "dist": _curve(dist),
         "w_norm": _curve(w_norm),
         "rate": fitted_rate(curve),
-        "predicted_rate": predicted,
+        "lambda_min": lam_min,
         "diverged": _per_run([bool(x) for x in traj.diverged]),
         "diverged_at": _per_run(diverged_at),
     }

@@ -23,7 +23,6 @@ rho_H, rho_E = two_type.rho[H], two_type.rho[E]
 nu_H, nu_E = two_type.nu[H], two_type.nu[E]
 g_H, g_E = two_type.g[H], two_type.g[E]
 R = two_type.R
-SOURCE = "Collins, Mokhtari, Shakkottai, 'How does the task landscape affect MAML performance?' (2022)"
 
 # The spec's notation (§3.5) for the statements.
 u_H, u_E = p_H * rho_H, p_E * rho_E
@@ -37,9 +36,14 @@ def _spec_g(r: sp.Expr) -> sp.Expr:
     return (1 - M.alpha * r) ** 2 + M.alpha**2 * r**2 * (M.d + 1) / M.m
 
 
+def _derived_g(r: sp.Expr) -> sp.Expr:
+    """g_m(r) as derived (L.hardness), not as stated."""
+    return adaptation.isotropic_contraction()["g_m(ρ)"].subs(M.rho, r)
+
+
 def in_parameters(expr: sp.Expr) -> sp.Expr:
-    """An expression in g_H, g_E (and p_E) written in the instance's parameters."""
-    return expr.subs({g_H: _spec_g(rho_H), g_E: _spec_g(rho_E)}).subs(p_E, 1 - p_H)
+    """An expression in g_H, g_E (and p_E) written in the instance's parameters, through the derived g_m."""
+    return expr.subs({g_H: _derived_g(rho_H), g_E: _derived_g(rho_E)}).subs(p_E, 1 - p_H)
 
 
 @cache
@@ -345,8 +349,11 @@ def _register_all() -> None:
             "G ≤ (g_H + g_E)²/(4 g_H g_E), equality iff p_Hρ_H = p_Eρ_E and ν = σ = 0",
             sp.Le(gain_parameters(), in_parameters(ceiling)),
             prove=lambda: _both(
-                _nonnegative(limit_stated - gain_g(), "G_∞ − G ≥ 0"),
-                _nonnegative(ceiling - limit_stated, "ceiling − G_∞ = (g_H−g_E)²(u_H−u_E)²/(4g_Hg_ES²)"),
+                _both(
+                    _nonnegative(limit_stated - gain_g(), "G_∞ − G ≥ 0"),
+                    _nonnegative(ceiling - limit_stated, "ceiling − G_∞ = (g_H−g_E)²(u_H−u_E)²/(4g_Hg_ES²)"),
+                ),
+                _zero(two_type.ceiling()["G_max"] - ceiling, "the stated ceiling is max over the type share"),
             ),
         )
     )
@@ -382,7 +389,7 @@ def _register_all() -> None:
             Provenance.DERIVED,
             "g_H, g_E ≤ 1 ⇒ G ≤ (1 + g*)²/(4g*), g* = (d+1)/(m+d+1) = min_ρ g_m(ρ)",
             sp.Le(gain_parameters(), (1 + g_star) ** 2 / (4 * g_star)),
-            hypotheses=(sp.Le(_spec_g(rho_H), 1), sp.Le(_spec_g(rho_E), 1)),
+            hypotheses=(sp.Le(_derived_g(rho_H), 1), sp.Le(_derived_g(rho_E), 1)),
             prove=lambda: _few_samples_proof(g_star),
         )
     )

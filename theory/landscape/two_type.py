@@ -137,3 +137,23 @@ def gain() -> Derivation:
     e_maml = dv.step("E_m(w_MAML)", one_step(objective_at(mu)), "E_m(w_MAML)")
     dv.step("G = E_m(w_NAL) / E_m(w_MAML)", e_nal / e_maml, "G")
     return dv
+
+
+@cache
+def ceiling() -> Derivation:
+    """The largest gain over the type weights (spec L §3.6e): G with no spread and no noise (ν = σ = 0,
+    then R cancels), written through the hard share s = u_H/(u_H + u_E), maximised over s."""
+    dv = Derivation("L.two_type.ceiling", "Two types: the gain ceiling", "spec L §3.6e")
+    t_opt = weight()["t_opt"]
+    quiet = {nu[k]: 0 for k in TYPES} | {eta[k]: 0 for k in TYPES}
+    step = {gamma[k]: g[k] for k in TYPES}
+    e_nal = objective_at(t_opt.subs({gamma[k]: 1 for k in TYPES})).subs(quiet).subs(step)
+    e_maml = objective_at(t_opt.subs(step)).subs(quiet).subs(step)
+    gain0 = dv.step("ν = σ = 0, one step: γ_k = g_k", sp.factor(e_nal / e_maml), "G_0")
+    share, total = sp.Symbol("s", positive=True), sp.Symbol("S", positive=True)
+    by_share = {p["H"]: share * total / rho["H"], p["E"]: (1 - share) * total / rho["E"]}
+    gain_s = dv.step("u_H = sS, u_E = (1 − s)S", sp.factor(gain0.subs(by_share)), "G_0(s)")
+    (best,) = [x for x in sp.solve(sp.diff(gain_s, share), share) if x.is_positive]
+    dv.step("∂G_0/∂s = 0", best, "s*")
+    dv.step("G_0(s*)", sp.factor(gain_s.subs(share, best)), "G_max")
+    return dv

@@ -16,9 +16,6 @@ from theory.representation import finite_sample, losses, structure, updates
 from theory.representation import model as R
 from theory.representation.model import TaskMean
 
-SOURCE = (
-    "spec R (Collins, Mokhtari, Oh, Shakkottai, 'MAML and ANIL provably learn representations', ICML 2022)"
-)
 SYM = (R.Lam,)
 B, w, Bs, th, a, b = R.B, R.w, R.B_star, R.theta, R.alpha, R.beta
 M = Bs * R.Lam * Bs.T
