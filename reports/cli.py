@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from numerics.landscape.closed_form import DegenerateInstance
 from numerics.validation import ParameterError
-from reports import derive_command, dynamics_command, landscape_command
+from reports import derive_command, dynamics_command, figures_command, landscape_command, verify_command
 from reports.arguments import ARRAY_NAMES
 
 
@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     landscape_command.add_parser(commands)
     dynamics_command.add_parser(commands)
     derive_command.add_parser(commands)
+    figures_command.add_parser(commands)
+    verify_command.add_parser(commands)
     return parser
 
 

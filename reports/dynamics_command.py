@@ -93,6 +93,12 @@ def instance_from(args: argparse.Namespace, arrays: dict[str, np.ndarray] | None
     return Instance(sign_symmetric=args.sign_symmetric, **given)
 
 
+def predicted_rate(alpha: float, beta: float, lambda_min: float) -> float:
+    """Spec R §4.6's 1 − βαλ_min(Λ), evaluated from claim R.rate."""
+    (rate,) = registered("R.rate")
+    return rate.bound({"alpha": alpha, "beta": beta, "lambda_min": lambda_min})
+
+
 def dynamics(
     method: str, inst: Instance, *, seed: int = 0, runs: int = 1, arrays: dict[str, np.ndarray] | None = None
 ) -> dict:
@@ -102,8 +108,7 @@ def dynamics(
     lam_min = out.pop("lambda_min")
     predicted = None
     if lam_min is not None and out["method"] != "nal":
-        (rate,) = registered("R.rate")
-        predicted = rate.bound({"alpha": inst.alpha, "beta": inst.beta, "lambda_min": lam_min})
+        predicted = predicted_rate(inst.alpha, inst.beta, lam_min)
     out["predicted_rate"] = predicted
     return out
 

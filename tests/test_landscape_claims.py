@@ -1,7 +1,7 @@
 """Spec L's claims (§3.6 a–j) as property tests.
 
 Three layers, each able to fail on its own:
-1. every registered ``L.*`` claim with a ``prove`` is proved by sympy (one test per claim);
+1. every registered ``L.*`` claim is there (its proof runs in tests/test_verify.py, one test per claim);
 2. the claims whose conclusions are written in the instance's parameters are evaluated, through
    ``Claim.evaluate``, at admissible instances drawn by hypothesis (tests/strategies.py);
 3. independently of the claims' sympy forms, each §3.6 statement is checked directly on the numbers of
@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 import pytest
-import scipy.linalg
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -76,12 +75,6 @@ def test_every_section_3_6_statement_is_registered() -> None:
     assert not missing
     for name in ("R", "nu_H", "nu_E", "sigma"):
         assert f"L.gain.monotone.{name}" in CLAIMS
-
-
-@pytest.mark.parametrize("claim_id", [c.id for c in registered("L.") if c.prove is not None])
-def test_claim_is_proved(claim_id: str) -> None:
-    proof = CLAIMS[claim_id].prove()
-    assert proof.proved, (proof.method, proof.residual)
 
 
 # --- 2. scalar conclusions evaluated at admissible instances ----------------------------------------
@@ -310,23 +303,9 @@ def test_f_easy_tasks_solved_in_one_step(inst: EasyHard, nu_easy: float) -> None
     assert evaluation.holds, evaluation
 
 
-def hardness_spread(mix: Mixture) -> tuple[float, float]:
-    """g_min, g_max: the extreme eigenvalues of Σ_i^{-1/2} Q_i(m) Σ_i^{-1/2} over the types (the
-    generalised eigenvalues of the pencil (Q_i, Σ_i))."""
-    eigs = np.concatenate(
-        [
-            scipy.linalg.eigh(
-                closed_form.curvature(t.cov, mix.alpha, mix.sigma, mix.m)[0], t.cov, eigvals_only=True
-            )
-            for t in mix.types
-        ]
-    )
-    return float(eigs.min()), float(eigs.max())
-
-
 def assert_any_mixture(mix: Mixture) -> None:
     forms = closed_form.mixture_forms(mix)
-    g_min, g_max = hardness_spread(mix)
+    g_min, g_max = closed_form.hardness_spread(mix)
     G = forms.gain
     assert G >= 1 - RTOL
     evaluation = CLAIMS["L.gain.any_mixture"].evaluate({"G": G, "g_max": g_max, "g_min": g_min})

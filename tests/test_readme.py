@@ -31,5 +31,6 @@ def test_readme_lists_every_claim():
     from theory.representation import claims as _  # noqa: F401  (and spec R's)
 
     text = README.read_text()
-    missing = [c.id for c in registered() if f"`{c.id}`" not in text]
+    # The project's own claims: a test may have loaded a user's claim file into the registry too.
+    missing = [c.id for c in registered("L.") + registered("R.") if f"`{c.id}`" not in text]
     assert not missing

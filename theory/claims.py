@@ -2,8 +2,11 @@
 
 A claim is data. Its ``conclusion`` is a sympy relation over named observables and parameters (an identity
 ``Eq``, an inequality ``Le``/``Ge``/``Lt``/``Gt``) that holds under its ``hypotheses`` (relations in the same
-symbols). Where sympy can decide it, ``prove`` returns a :class:`Proof`; the numerics check it on admissible
-instances through :func:`evaluate`, which needs nothing but the relation and the parameter values.
+symbols). A reconstructed claim may also carry ``uncertain`` hypotheses: conditions whose form or constants
+the source leaves open (a step-size limit, say). They count as hypotheses, and the verifier's boundary search
+drops them to find how far the conclusion really holds. Where sympy can decide it, ``prove`` returns a
+:class:`Proof`; the numerics check it on admissible instances through :func:`evaluate`, which needs nothing
+but the relation and the parameter values.
 
 Provenance (DESIGN.md): ``derived`` — exact, proved here by sympy; ``reconstructed`` — a paper statement whose
 constants are uncertain; ``abstract`` — the paper's qualitative claim made precise.
@@ -41,7 +44,7 @@ class Evaluation:
     its ``slack``.
 
     Slack: for an identity the relative residual |lhs − rhs| / max(1, |rhs|); for an inequality lhs ≤ rhs the
-    ratio lhs / rhs (≤ 1 holds; near 1 is tight).
+    ratio lhs / rhs (≤ 1 holds; near 1 is tight), 1 when both sides are zero to the tolerance.
     """
 
     lhs: float
@@ -61,11 +64,12 @@ class Claim:
     hypotheses: tuple[sp.Basic, ...] = ()
     prove: Callable[[], Proof] | None = None
     rtol: float = 1e-9
+    uncertain: tuple[sp.Basic, ...] = ()
 
     @cached_property
     def symbols(self) -> tuple[sp.Symbol, ...]:
         names = set(self.conclusion.free_symbols)
-        for h in self.hypotheses:
+        for h in (*self.hypotheses, *self.uncertain):
             names |= h.free_symbols
         return tuple(sorted(names, key=lambda s: s.name))
 
@@ -85,10 +89,14 @@ class Claim:
         return sp.lambdify(self.symbols, (rel.lhs, rel.rhs), modules="math")
 
     @cached_property
-    def _compiled_hypotheses(self) -> list[tuple[sp.Basic, Callable[..., tuple[float, float]]]]:
+    def _compiled_hypotheses(self) -> list[tuple[sp.Basic, bool, Callable[..., tuple[float, float]]]]:
         return [
-            (h, sp.lambdify(self.symbols, (_as_le(h).lhs, _as_le(h).rhs), modules="math"))
-            for h in self.hypotheses
+            (
+                h,
+                h in self.uncertain,
+                sp.lambdify(self.symbols, (_as_le(h).lhs, _as_le(h).rhs), modules="math"),
+            )
+            for h in (*self.hypotheses, *self.uncertain)
         ]
 
     def bound(self, values: Mapping[str, float]) -> float:
@@ -97,17 +105,23 @@ class Claim:
         names = sorted(rhs.free_symbols, key=lambda s: s.name)
         return float(sp.lambdify(names, rhs, modules="math")(*(values[s.name] for s in names)))
 
-    def admissible(self, values: Mapping[str, float]) -> bool:
-        """Whether the instance satisfies every hypothesis (equalities to the claim's relative tolerance)."""
+    def admissible(self, values: Mapping[str, float], *, relaxed: bool = False) -> bool:
+        """Whether the instance satisfies every hypothesis (equalities and non-strict inequalities to the
+        claim's
+        relative tolerance, as the conclusion is judged);
+        ``relaxed``: every hypothesis but the uncertain ones."""
         args = [values[s.name] for s in self.symbols]
-        for h, f in self._compiled_hypotheses:
+        for h, uncertain, f in self._compiled_hypotheses:
+            if relaxed and uncertain:
+                continue
             lhs, rhs = (float(v) for v in f(*args))
+            tol = self.rtol * max(1.0, abs(rhs))
             if isinstance(h, sp.Eq):
-                ok = abs(lhs - rhs) <= self.rtol * max(1.0, abs(rhs))
+                ok = lhs == rhs or abs(lhs - rhs) <= tol  # == first: m = ∞ is a hypothesis, ∞ − ∞ is NaN
             elif isinstance(_as_le(h), sp.StrictLessThan):
                 ok = lhs < rhs
             else:
-                ok = lhs <= rhs
+                ok = lhs <= rhs + tol
             if not ok:
                 return False
         return True
@@ -121,7 +135,10 @@ class Claim:
         strict = isinstance(self.conclusion, sp.StrictLessThan | sp.StrictGreaterThan)
         tol = self.rtol * max(1.0, abs(rhs))
         holds = lhs < rhs if strict else lhs <= rhs + tol
-        slack = lhs / rhs if rhs != 0 else (math.inf if lhs > 0 else 0.0)
+        if abs(lhs) <= tol and abs(rhs) <= tol:  # both sides zero to round-off: tight
+            slack = 1.0
+        else:
+            slack = lhs / rhs if rhs != 0 else math.inf
         return Evaluation(lhs, rhs, holds, slack)
 
 

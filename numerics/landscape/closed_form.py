@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import scipy.linalg
 import sympy as sp
 
 from numerics.compiled import numpy_function
@@ -177,3 +178,15 @@ def mixture_forms(mix: Mixture) -> MixtureForms:
     w_maml = solve(_mixture_args(mix, mix.m_train))
     w_nal = solve(_mixture_args(mix, None, adapted=False))
     return MixtureForms(mix, w_maml, w_nal)
+
+
+def hardness_spread(mix: Mixture) -> tuple[float, float]:
+    """g_min, g_max: the extreme eigenvalues of Σ_i^{-1/2} Q_i(m) Σ_i^{-1/2} over the types (the
+    generalised eigenvalues of the pencil (Q_i, Σ_i))."""
+    eigs = np.concatenate(
+        [
+            scipy.linalg.eigh(curvature(t.cov, mix.alpha, mix.sigma, mix.m)[0], t.cov, eigvals_only=True)
+            for t in mix.types
+        ]
+    )
+    return float(eigs.min()), float(eigs.max())

@@ -67,6 +67,11 @@ def _curve(values: np.ndarray) -> list | dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN step (every run diverged): null
         q = np.nanpercentile(values, [50, 10, 90], axis=0)
+        # numpy interpolates between neighbours a ≤ b as a + (b − a)t or b − (b − a)(1 − t), NaN when b = ∞;
+        # the value is a when both neighbours are one element (t = 0) and ∞ otherwise.
+        lower = np.nanpercentile(values, [50, 10, 90], axis=0, method="lower")
+        higher = np.nanpercentile(values, [50, 10, 90], axis=0, method="higher")
+        q = np.where(np.isnan(q) & ~np.isnan(lower), np.where(lower == higher, lower, np.inf), q)
     return {
         "median": [_float(x) for x in q[0]],
         "p10": [_float(x) for x in q[1]],

@@ -366,6 +366,7 @@ def _register_all() -> None:
             Provenance.ABSTRACT,
             "m = ∞, αρ_E = 1: w_MAML = w_H and G = 1 + (p_Eρ_E)²R²/((p_Hρ_H + p_Eρ_E)² d ν_H)",
             sp.Eq(sp.Symbol("G"), one_step_stated),
+            hypotheses=(sp.Eq(M.m, sp.oo, evaluate=False), sp.Eq(M.alpha * rho_E, 1)),
             prove=_easy_solved_proof(one_step_stated),
         )
     )

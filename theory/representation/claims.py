@@ -264,6 +264,7 @@ def _register_all() -> None:
             rtol=1e-4,
         )
     )
+    _register_theorem()
     c = sp.Symbol("c", positive=True)
     register(
         Claim(
@@ -365,6 +366,35 @@ def _fixed_point_proof() -> Proof:
         [(a_fixed, R.A), (red["E⁺"].subs(at_truth), sp.ZeroMatrix(R.d - R.k, R.k))],
         "E = 0, then αAAᵀ = I",
     )
+
+
+STEP_CONSTANT = sp.Rational(1, 4)
+"""The constant c of the reconstructed step-size condition β ≤ c·αE_0/κ_* (p = q = 1): spec R §5 leaves c,
+p and q open. A guess, checked like the rest; the verifier's boundary search reports how large c can be."""
+
+
+def _register_theorem() -> None:
+    """Spec R §5's theorem for each meta-learner, as a reconstructed claim over the observables of a run."""
+    dist_T, mu_sq, kappa = sp.symbols("dist_T mu_star_sq kappa_star", positive=True)
+    T = sp.Symbol("T", integer=True)
+    E_0 = sp.Symbol("E_0", real=True)  # its sign is a hypothesis
+    for method in ("anil", "fo-anil", "maml", "fo-maml"):
+        register(
+            Claim(
+                f"R.theorem.{method}",
+                f"{updates.TITLES[method]} learns B_* exponentially fast (infinite samples)",
+                "spec R §5 (the paper's theorem; constants reconstructed)",
+                Provenance.RECONSTRUCTED,
+                "fixed task set, w_0 = 0, αB_0ᵀB_0 = I_k, E_0 = 0.9 − dist_0² > 0, µ_*²I ⪯ Λ ⪯ L_*²I, "
+                "κ_* = L_*/µ_*, β ≤ cαE_0/κ_* (c, p = q = 1 uncertain): dist(B_T, B_*) ≤ "
+                "(1 − ½βαE_0µ_*²)^{T−1} for all T ≥ 1 (observables: dist_T at the step T where it comes "
+                "closest to the bound"
+                + (", MAML and FO-MAML under 'stricter conditions')" if "maml" in method else ")"),
+                sp.Le(dist_T, (1 - b * a * E_0 * mu_sq / 2) ** (T - 1)),
+                hypotheses=(sp.Gt(E_0, 0), sp.Ge(T, 1)),
+                uncertain=(sp.Le(b, STEP_CONSTANT * a * E_0 / kappa),),
+            )
+        )
 
 
 _register_all()

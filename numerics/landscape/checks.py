@@ -1,0 +1,113 @@
+"""Spec L's claims on numbers: the admissible box of two-type instances and the observables read off them.
+
+The box (the ranges of tests/strategies.py, which draws from the same :data:`EASY_HARD`): d in 1..8,
+α ∈ [0.1, 2], p_H ∈ [0.05, 0.95], ρ_H, ρ_E ∈ [0.02, 2], ν_H, ν_E ∈ [1e-4, 1] (variances), σ ∈ [1e-3, 1]
+(a standard deviation), R ∈ [1e-2, 10], m in 1..200 (m_train = m); scales on a log grid. Observables: the gain
+G and the hardness factors g_H, g_E from the compiled closed forms
+(:func:`numerics.landscape.closed_form.easy_hard`), p_E = 1 − p_H. Every ``L.*`` claim whose symbols these
+cover gets a check; the general-mixture claim ``L.gain.any_mixture`` gets its own box (2 or 3 types, random
+covariances and centres from a seed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+import theory.landscape.claims  # noqa: F401  (registers the claims bound here)
+from numerics.landscape import closed_form
+from numerics.landscape.instances import EasyHard, Mixture, TaskType
+from numerics.verification.checks import Check, Inadmissible, bind
+from numerics.verification.space import Param, Space
+from theory.claims import registered
+
+EASY_HARD = Space(
+    (
+        Param("d", 1, 8, integer=True),
+        Param("alpha", 0.1, 2.0, log=True),
+        Param("p_H", 0.05, 0.95),
+        Param("rho_H", 0.02, 2.0, log=True),
+        Param("rho_E", 0.02, 2.0, log=True),
+        Param("nu_H", 1e-4, 1.0, log=True),
+        Param("nu_E", 1e-4, 1.0, log=True),
+        Param("sigma", 1e-3, 1.0, log=True),
+        Param("R", 1e-2, 10.0, log=True),
+        Param("m", 1, 200, integer=True, log=True),
+    )
+)
+
+
+def easy_hard(params: Mapping[str, float]) -> EasyHard:
+    return EasyHard(
+        d=int(params["d"]),
+        alpha=params["alpha"],
+        p_hard=params["p_H"],
+        rho_hard=params["rho_H"],
+        rho_easy=params["rho_E"],
+        nu_hard=params["nu_H"],
+        nu_easy=params["nu_E"],
+        sigma=params["sigma"],
+        R=params["R"],
+        m=params["m"],
+    )
+
+
+def gain_observables(params: Mapping[str, float]) -> dict[str, float]:
+    """G, g_H, g_E and p_E at a two-type instance."""
+    try:
+        forms = closed_form.easy_hard(easy_hard(params))
+    except closed_form.DegenerateInstance:
+        raise Inadmissible from None
+    return {"G": forms.gain, "g_H": forms.g_hard, "g_E": forms.g_easy, "p_E": 1.0 - params["p_H"]}
+
+
+OBSERVED = frozenset({"G", "g_H", "g_E", "p_E"})
+
+MIXTURES = Space(
+    (
+        Param("d", 1, 5, integer=True),
+        Param("types", 2, 3, integer=True),
+        Param("alpha", 0.1, 1.5, log=True),
+        Param("sigma", 1e-3, 1.0, log=True),
+        Param("m", 1, 200, integer=True, log=True),
+        Param("seed", 0, 2**31 - 1, integer=True, fixed=True),
+    )
+)
+
+
+def mixture(params: Mapping[str, float]) -> Mixture:
+    """A general mixture from the seed: per type, Σ_k = O diag(λ) Oᵀ with λ ∈ [0.1, 2], V_k = P diag(v) Pᵀ
+    with v ∈ [1e-3, 0.5], centres in [−3, 3]^d, probabilities ∝ weights in [0.1, 1] (O, P Haar rotations)."""
+    rng = np.random.default_rng(int(params["seed"]))
+    d, k = int(params["d"]), int(params["types"])
+    weights = rng.uniform(0.1, 1.0, k)
+    types = []
+    for prob in weights / weights.sum():
+        o, p = (np.linalg.qr(rng.standard_normal((d, d)))[0] for _ in range(2))
+        cov = (o * rng.uniform(0.1, 2.0, d)) @ o.T
+        opt_cov = (p * rng.uniform(1e-3, 0.5, d)) @ p.T
+        types.append(TaskType(prob, (cov + cov.T) / 2, rng.uniform(-3, 3, d), (opt_cov + opt_cov.T) / 2))
+    return Mixture(tuple(types), alpha=params["alpha"], sigma=params["sigma"], m=params["m"])
+
+
+def mixture_observables(params: Mapping[str, float]) -> dict[str, float]:
+    """G at the mixture and the hardness spread g_min, g_max (:func:`closed_form.hardness_spread`)."""
+    mix = mixture(params)
+    try:
+        G = closed_form.mixture_forms(mix).gain
+    except closed_form.DegenerateInstance:
+        raise Inadmissible from None
+    g_min, g_max = closed_form.hardness_spread(mix)
+    return {"G": G, "g_min": g_min, "g_max": g_max}
+
+
+def _bind_all() -> None:
+    names = set(EASY_HARD.names) | OBSERVED
+    for claim in registered("L."):
+        if claim.id == "L.gain.any_mixture":
+            bind(Check(claim, MIXTURES, mixture_observables))
+        elif claim.numeric and {s.name for s in claim.symbols} <= names:
+            bind(Check(claim, EASY_HARD, gain_observables))
+
+
+_bind_all()

@@ -1,0 +1,211 @@
+"""Spec R's claims on numbers: boxes of small instances and the observables the simulator gives on them.
+
+Every observable comes from :func:`numerics.representation.simulate.simulate` (or its one-step ``step``) on a
+fixed task set drawn from the instance's seed; no closed form is used. Dimensions are small (d ≤ 11, k ≤ 3) so
+that hundreds of runs fit in seconds; the claims are dimension-free statements, and the tests check larger
+instances separately.
+
+- ``R.contraction``: one FO-ANIL step at w = 0 from a random B, β set by c = βα²λ_max(AᵀΛA) ∈ [0.01, 1].
+- ``R.rate``: the per-step factor dist_t/dist_{t−1} once dist has fallen below 1e-9, from a start on the
+  slowest eigen-direction of Λ (principal angle 1e-4 along v_min(Λ), αB_0ᵀB_0 = I), so that the limit is
+  reached without waiting for faster modes to die out; β from h = βαλ_max(Λ) ∈ [0.05, 0.5]; any of the four
+  meta-learners.
+- ``R.theorem.*`` (spec R §5, reconstructed): a start with αB_0ᵀB_0 = I_k and dist(B_0, B_*) = dist_0 (largest
+  principal angle arcsin dist_0, the others uniform below it), w_0 = 0, β = c·αE_0/κ_*; T = 300 population
+  steps; the observable is dist_T at the step T ≥ 1 where dist_T over the bound is largest, among the steps
+  where the bound is above 1e-10 (below that, dist is float64 round-off and says nothing about the claim).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+import theory.representation.claims  # noqa: F401  (registers the claims bound here)
+from numerics.representation.instances import Instance, draw_problem
+from numerics.representation.simulate import simulate, step
+from numerics.verification.checks import Check, Diverged, bind
+from numerics.verification.space import Param, Space
+from theory.claims import registered
+
+META = ("anil", "fo-anil", "maml", "fo-maml")
+THEOREM_STEPS = 300
+BOUND_FLOOR = 1e-10
+RATE_START = 1e-4
+RATE_END = 1e-9
+RATE_MAX_STEPS = 3000
+THEOREM_SEARCH = 60
+"""Worst-case evaluations for a theorem claim: each is a 300-step run, and the slack's maximum sits at T = 1
+(dist_1 ≈ dist_0 against a bound of 1), which the random draws find already."""
+
+
+def _shape(values: Mapping[str, float]) -> dict[str, float]:
+    return {"d": values["k"] + values["d_extra"], "n": values["k"] + values["n_extra"]}
+
+
+def _frame(rng: np.random.Generator, d: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B_*, B_⊥): a Haar-random orthonormal basis of R^d split after k columns."""
+    q = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    return q[:, :k], q[:, k:]
+
+
+def _task_set(params: Mapping[str, float]) -> tuple[np.random.Generator, int, int, int, np.ndarray]:
+    rng = np.random.default_rng(int(params["seed"]))
+    d, k, n = int(params["d"]), int(params["k"]), int(params["n"])
+    return rng, d, k, n, rng.standard_normal((n, k))
+
+
+def _moments(heads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of Λ = (1/n) Σ θ_iθ_iᵀ."""
+    return np.linalg.eigh(heads.T @ heads / heads.shape[0])
+
+
+def run(
+    method: str, alpha: float, beta: float, T: int, B_star: np.ndarray, B0: np.ndarray, heads: np.ndarray
+) -> np.ndarray:
+    """dist(B_t, B_*), t = 0..T, of a population run on the fixed task set ``heads`` from (B0, w_0 = 0)."""
+    d, k = B0.shape
+    inst = Instance(d=d, k=k, n=heads.shape[0], alpha=alpha, beta=beta, T=T, fixed_tasks=True, init="given")
+    rng = np.random.default_rng(0)  # population dynamics on a given problem draw nothing
+    given = {"B_star": B_star, "B0": B0, "w0": np.zeros(k), "heads": heads}
+    traj = simulate(method, inst, rng, problem=draw_problem(inst, rng, given))
+    if traj.diverged[0]:
+        raise Diverged(int(traj.diverged_at[0]))
+    return traj.dist[0]
+
+
+CONTRACTION = Space(
+    (
+        Param("k", 1, 3, integer=True),
+        Param("d_extra", 1, 6, integer=True),
+        Param("n", 1, 8, integer=True),
+        Param("alpha", 0.05, 1.0, log=True),
+        Param("c", 0.01, 1.0, log=True),
+        Param("seed", 0, 2**31 - 1, integer=True, fixed=True),
+    ),
+    derive=lambda v: {"d": v["k"] + v["d_extra"]},
+)
+
+
+def contraction(params: Mapping[str, float]) -> dict[str, float]:
+    """‖E‖₂ and ‖E⁺‖₂ (E = B_⊥ᵀB) around one FO-ANIL step at w = 0, and λ_min, λ_max of AᵀΛA (A = B_*ᵀB)."""
+    rng, d, k, n, heads = _task_set(params)
+    alpha = params["alpha"]
+    B_star, B_perp = _frame(rng, d, k)
+    B = rng.standard_normal((d, k)) / math.sqrt(alpha * d)
+    A = B_star.T @ B
+    lam = np.linalg.eigvalsh(A.T @ (heads.T @ heads / n) @ A)
+    beta = params["c"] / (alpha**2 * lam[-1])
+    B_next, _ = step("fo-anil", B, np.zeros(k), B_star, heads, alpha, beta)
+    return {
+        "E_norm": float(np.linalg.norm(B_perp.T @ B, 2)),
+        "E_next_norm": float(np.linalg.norm(B_perp.T @ B_next, 2)),
+        "lambda_min": float(lam[0]),
+        "lambda_max": float(lam[-1]),
+        "beta": beta,
+    }
+
+
+RATE = Space(
+    (
+        Param("method", 0, len(META) - 1, integer=True),
+        Param("k", 1, 3, integer=True),
+        Param("d_extra", 1, 8, integer=True),
+        Param("n_extra", 1, 10, integer=True),
+        Param("alpha", 0.05, 1.0, log=True),
+        Param("h", 0.05, 0.5),
+        Param("seed", 0, 2**31 - 1, integer=True, fixed=True),
+    ),
+    derive=_shape,
+)
+
+
+def rate(params: Mapping[str, float]) -> dict[str, float]:
+    """The observed per-step factor at the end of a run started on Λ's slowest direction (module
+    docstring)."""
+    rng, d, k, _, heads = _task_set(params)
+    alpha = params["alpha"]
+    B_star, B_perp = _frame(rng, d, k)
+    lam, vec = _moments(heads)
+    v = vec[:, 0]
+    tilt = (math.cos(RATE_START) - 1) * np.outer(B_star @ v, v) + math.sin(RATE_START) * np.outer(
+        B_perp[:, 0], v
+    )
+    V = np.linalg.qr(rng.standard_normal((k, k)))[0]
+    B0 = (B_star + tilt) @ V / math.sqrt(alpha)
+    beta = params["h"] / (alpha * lam[-1])
+    T = min(RATE_MAX_STEPS, math.ceil(math.log(RATE_START / RATE_END) / (beta * alpha * lam[0])) + 1)
+    dist = run(META[int(params["method"])], alpha, beta, T, B_star, B0, heads)
+    t = max(1, int(np.flatnonzero(dist > RATE_END)[-1]))
+    return {"rate": float(dist[t] / dist[t - 1]), "lambda_min": float(lam[0]), "beta": beta}
+
+
+THEOREM = Space(
+    (
+        Param("k", 1, 3, integer=True),
+        Param("d_extra", 1, 8, integer=True),
+        Param("n_extra", 0, 10, integer=True),
+        Param("alpha", 0.05, 1.0, log=True),
+        Param("c", 0.01, 0.25, log=True),
+        Param("dist_0", 0.05, 0.94),
+        Param("seed", 0, 2**31 - 1, integer=True, fixed=True),
+    ),
+    derive=_shape,
+)
+
+
+def theorem(method: str):
+    def observe(params: Mapping[str, float]) -> dict[str, float]:
+        """dist_T where it comes closest to (1 − ½βαE_0µ_*²)^{T−1} (module docstring)."""
+        rng, d, k, _, heads = _task_set(params)
+        alpha, dist_0 = params["alpha"], params["dist_0"]
+        B_star, B_perp = _frame(rng, d, k)
+        # Principal angles θ_1 = arcsin dist_0 ≥ θ_2 ≥ …: B_0 = (B_* cos Θ + B_⊥ sin Θ)V/√α, so αB_0ᵀB_0 = I.
+        j = min(k, d - k)
+        sines = np.zeros(k)
+        sines[0] = dist_0
+        sines[1:j] = dist_0 * rng.random(j - 1)
+        lift = np.zeros((d, k))
+        lift[:, :j] = B_perp[:, :j] * sines[:j]
+        V = np.linalg.qr(rng.standard_normal((k, k)))[0]
+        B0 = (B_star * np.sqrt(1 - sines**2) + lift) @ V / math.sqrt(alpha)
+        lam, _ = _moments(heads)
+        E_0 = 0.9 - dist_0**2
+        kappa = math.sqrt(lam[-1] / lam[0])
+        beta = params["c"] * alpha * E_0 / kappa
+        dist = run(method, alpha, beta, THEOREM_STEPS, B_star, B0, heads)
+        T = np.arange(1, THEOREM_STEPS + 1)
+        bound = (1 - beta * alpha * E_0 * lam[0] / 2) ** (T - 1)
+        ratio = np.where(bound > BOUND_FLOOR, dist[1:] / bound, -np.inf)
+        i = int(np.argmax(ratio))
+        return {
+            "dist_T": float(dist[i + 1]),
+            "T": float(T[i]),
+            "E_0": E_0,
+            "mu_star_sq": float(lam[0]),
+            "kappa_star": kappa,
+            "beta": beta,
+        }
+
+    return observe
+
+
+def _bind_all() -> None:
+    claims = {c.id: c for c in registered("R.")}
+    bind(Check(claims["R.contraction"], CONTRACTION, contraction))
+    bind(Check(claims["R.rate"], RATE, rate))
+    for method in META:
+        bind(
+            Check(
+                claims[f"R.theorem.{method}"],
+                THEOREM,
+                theorem(method),
+                boundary={"c": 16.0},
+                search_budget=THEOREM_SEARCH,
+            )
+        )
+
+
+_bind_all()

@@ -1,0 +1,263 @@
+"""``maml-theory verify``: every registered claim proved, or checked on random admissible instances.
+
+Per claim: status (proved, holds, fails, inconclusive, error), the number of admissible instances, the worst
+slack, the worst case found by search, a shrunk counterexample with the one command that reproduces it, and
+for reconstructed claims the boundary of their uncertain hypotheses. Exit code 0 when nothing fails, 1 when a
+claim fails or raises, 2 for a usage mistake, 130 on Ctrl-C (after printing the verdicts so far).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from numerics import validation as v
+from numerics.verification import engine
+from numerics.verification.checks import check_of
+from reports.arguments import count, number
+from theory.claims import Claim, registered
+
+STATUSES = ("proved", "holds", "fails", "inconclusive", "error")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "verify", help="prove or property-test every registered claim", description=__doc__.splitlines()[0]
+    )
+    p.add_argument("--spec", choices=("R", "L"), default=None, help="only the claims of one spec")
+    p.add_argument(
+        "--claim", nargs="+", default=None, metavar="ID", help="only these claims (ids or prefixes)"
+    )
+    p.add_argument(
+        "--instances", default="100", metavar="N", help="random instances per claim [default: 100]"
+    )
+    p.add_argument("--seed", default="0", metavar="S", help="seed of the instance draws [default: 0]")
+    p.add_argument(
+        "--load",
+        action="append",
+        default=[],
+        metavar="FILE.py",
+        help="a Python file of your own claims (it calls numerics.verification.checks.claim); repeatable",
+    )
+    p.add_argument("--at", default=None, metavar="K=V,...", help="evaluate one --claim at these parameters")
+    p.add_argument("--no-search", action="store_true", help="skip the worst-case and boundary searches")
+    p.add_argument("--no-cache", action="store_true", help="run every sympy proof, ignoring the proof cache")
+    p.add_argument("--list", action="store_true", help="list the claims and exit")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+_LOADED: dict[str, dict[str, str]] = {}
+"""Files already imported in this process, with the claims each registered (a second ``main`` call in one
+process, as in a notebook or the tests, must not register them twice)."""
+
+
+def load(paths: Sequence[str]) -> dict[str, str]:
+    """Import each user file; returns {claim id: the file that registered it}."""
+    owner: dict[str, str] = {}
+    for path in paths:
+        key = str(Path(path).resolve())
+        if key in _LOADED:
+            owner.update(_LOADED[key])
+            continue
+        before = {c.id for c in registered()}
+        spec = importlib.util.spec_from_file_location(f"maml_theory_user_claims_{len(_LOADED)}", path)
+        if spec is None or spec.loader is None or not Path(path).is_file():
+            raise v.ParameterError("load", "a readable Python file", path)
+        try:
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        except Exception as e:
+            raise v.ParameterError(
+                "load", f"a Python file that imports cleanly ({type(e).__name__}: {e})", path
+            ) from None
+        _LOADED[key] = {c.id: path for c in registered() if c.id not in before}
+        owner.update(_LOADED[key])
+    return owner
+
+
+def select(spec: str | None, ids: Sequence[str] | None) -> list[Claim]:
+    claims = registered(f"{spec}." if spec else "")
+    if not ids:
+        return claims
+    chosen = [c for c in claims if any(c.id == i or c.id.startswith(i + ".") for i in ids)]
+    unknown = [i for i in ids if not any(c.id == i or c.id.startswith(i + ".") for c in claims)]
+    if unknown:
+        raise v.ParameterError("claim", "a registered claim id or id prefix (see --list)", unknown[0])
+    return chosen
+
+
+def verdicts(
+    claims: Sequence[Claim],
+    *,
+    instances: int,
+    seed: int,
+    search: bool,
+    use_cache: bool,
+    owner: dict[str, str],
+) -> Iterator[engine.Verdict]:
+    for c in claims:
+        prefix = "maml-theory verify" + (f" --load {owner[c.id]}" if c.id in owner else "")
+        yield engine.verify(
+            c, instances=instances, seed=seed, search=search, use_cache=use_cache, reproduce_prefix=prefix
+        )
+
+
+def parse_at(text: str) -> dict[str, float]:
+    out = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        x = number(value)
+        if not name or isinstance(x, str):
+            raise v.ParameterError("at", "NAME=NUMBER pairs separated by commas", text)
+        out[name.strip()] = x
+    return out
+
+
+def at_point(claim: Claim, params: dict[str, float]) -> dict[str, Any]:
+    check = check_of(claim.id)
+    if check is None:
+        raise v.ParameterError("claim", "a claim with a numeric check when --at is given", claim.id)
+    missing = [n for n in check.space.names if n not in params]
+    if missing:
+        raise v.ParameterError(
+            "at", f"values for every parameter of {claim.id}: {', '.join(check.space.names)}", missing[0]
+        )
+    o = engine.evaluate(check, params)
+    return {
+        "id": claim.id,
+        "parameters": o.params,
+        "outcome": o.kind,
+        "lhs": o.lhs,
+        "rhs": o.rhs,
+        "slack": o.slack,
+        "diverged_at": o.step,
+    }
+
+
+def builtin() -> None:
+    """Register both specs' claims and bind their checks (imported here, not at the top: building the claims
+    takes sympy a few seconds, which the other commands should not pay)."""
+    import numerics.landscape.checks
+    import numerics.representation.checks  # noqa: F401
+
+
+def run(args: argparse.Namespace) -> int:
+    builtin()
+    owner = load(args.load)
+    claims = select(args.spec, args.claim)
+    if args.list:
+        for c in claims:
+            print(f"{c.id:<28} {c.provenance:<13} {c.title}")
+        return 0
+    if args.at is not None:
+        if len(claims) != 1:
+            raise v.ParameterError("claim", "exactly one claim id when --at is given", args.claim)
+        point = at_point(claims[0], parse_at(args.at))
+        print(json.dumps(engine.json_safe(point), indent=2) if args.json else _point_text(point))
+        return 0 if point["outcome"] in ("holds", "inadmissible") else 1
+    instances = count("instances", args.instances, low=0)
+    seed = count("seed", args.seed, low=0)
+    start = time.perf_counter()
+    done: list[engine.Verdict] = []
+    interrupted = False
+    try:
+        for verdict in verdicts(
+            claims,
+            instances=instances,
+            seed=seed,
+            search=not args.no_search,
+            use_cache=not args.no_cache,
+            owner=owner,
+        ):
+            done.append(verdict)
+            if not args.json:
+                print(_line(verdict), flush=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    seconds = round(time.perf_counter() - start, 3)
+    if args.json:
+        out = {
+            "seed": seed,
+            "instances": instances,
+            "interrupted": interrupted,
+            "seconds": seconds,
+            "claims": [x.json() for x in done],
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        print(_details(done, seconds, interrupted))
+    if interrupted:
+        print("maml-theory: interrupted; the verdicts above are those finished", file=sys.stderr)
+        return 130
+    return 1 if any(x.status in ("fails", "error") for x in done) else 0
+
+
+def _num(x: float | None, digits: int = 4) -> str:
+    """``digits`` significant digits; a value within 1e-4 of 1 (a tight slack) as 1 − δ, which 4 digits would hide."""
+    if x is None:
+        return "—"
+    if not math.isfinite(x):
+        return str(x)
+    if x != 1 and abs(1 - x) < 1e-4:
+        return f"1{'−' if x < 1 else '+'}{abs(1 - x):.1e}"
+    return f"{x:.{digits}g}"
+
+
+def _line(x: engine.Verdict) -> str:
+    n = f"{x.instances}/{x.drawn}" if x.drawn else "—"
+    return (
+        f"{x.status:<12} {x.id:<28} instances {n:<8} worst slack {_num(x.worst_slack):<11} {x.seconds:6.2f} s"
+    )
+
+
+def _details(done: list[engine.Verdict], seconds: float, interrupted: bool) -> str:
+    lines = []
+    for x in done:
+        if x.counterexample:
+            ce = x.counterexample
+            how = (
+                f"diverged at step {ce['diverged_at']}"
+                if "diverged_at" in ce
+                else f"slack {_num(ce['slack'])}"
+            )
+            lines += [f"{x.id}: counterexample ({how})", f"  reproduce: {ce['reproduce']}"]
+        if x.worst_case and not x.counterexample:
+            lines.append(f"{x.id}: worst case found by search: slack {_num(x.worst_case['slack'])}")
+        for b in x.boundary:
+            beyond = f"no failure up to {_num(b['tried_up_to'])}"
+            if b["fails_from"] is not None:
+                ce = b["counterexample"]
+                how = (
+                    f"diverged at step {ce['diverged_at']}"
+                    if "diverged_at" in ce
+                    else f"slack {_num(ce['slack'])}"
+                )
+                beyond = f"fails from {b['parameter']} = {_num(b['fails_from'], 7)} ({how})"
+            lines.append(
+                f"{x.id}: without {'; '.join(b['dropped'])}: holds up to {b['parameter']} = "
+                f"{_num(b['holds_up_to'], 7)}, {beyond}"
+            )
+        if x.note:
+            lines.append(f"{x.id}: {x.note}")
+    tally = ", ".join(f"{sum(x.status == s for x in done)} {s}" for s in STATUSES)
+    lines.append(
+        f"{len(done)} claims in {seconds:.1f} s: {tally}" + (" (interrupted)" if interrupted else "")
+    )
+    return "\n".join(lines)
+
+
+def _point_text(p: dict[str, Any]) -> str:
+    params = ", ".join(f"{k}={_num(v)}" for k, v in p["parameters"].items())
+    if p["outcome"] == "diverged":
+        return f"{p['id']} at {params}: diverged at step {p['diverged_at']}"
+    if p["outcome"] == "inadmissible":
+        return f"{p['id']} at {params}: outside the claim's hypotheses"
+    sides = f"lhs {p['lhs']:.10g}, rhs {p['rhs']:.10g}, slack {_num(p['slack'])}"
+    return f"{p['id']} at {params}: {p['outcome']} ({sides})"

@@ -1,0 +1,223 @@
+"""The verifier: one test per registered claim, and the verifier's own behaviour on claims made to fail.
+
+Per claim (``test_claim``): the verifier proves it afresh (an empty proof cache) and checks it on random
+instances; a claim with a numeric check is also property-tested by hypothesis over the same space. Derived and
+abstract claims must come out ``proved`` or ``holds``; a reconstructed claim is a statement under test, so its
+verdict is a finding (README, Findings): the test asks only for a definite verdict and a boundary search.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, assume, given, settings
+
+from numerics.landscape.checks import EASY_HARD, gain_observables
+from numerics.verification import engine, proofs
+from numerics.verification.checks import Check, Diverged, check_of
+from numerics.verification.space import Param, Space
+from reports.cli import main
+from reports.verify_command import builtin
+from theory.claims import Claim, Provenance, registered
+
+builtin()
+CLAIMS = registered("L.") + registered("R.")
+SLOW = {"R.expected.limit", "R.expected.outer_free"}  # about a minute of sympy each
+INSTANCES = 20
+EXAMPLES = {"R.rate": 10}  # hypothesis examples for checks that run long simulations (default: the profile's)
+G = sp.Symbol("G", positive=True)
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAML_THEORY_CACHE", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [pytest.param(c, marks=pytest.mark.slow) if c.id in SLOW else c for c in CLAIMS],
+    ids=[c.id for c in CLAIMS],
+)
+def test_claim(claim: Claim, fresh_cache) -> None:
+    verdict = engine.verify(claim, instances=INSTANCES, seed=0)
+    if claim.provenance == Provenance.RECONSTRUCTED:
+        assert verdict.status in ("holds", "fails"), verdict.json()
+        assert verdict.boundary and all(b["tried"] > 0 for b in verdict.boundary)
+    else:
+        assert verdict.status in ("proved", "holds"), verdict.json()
+    if claim.prove is not None:
+        assert verdict.proof == {"proved": True, "method": verdict.proof["method"], "cached": False}
+    check = check_of(claim.id)
+    if check is not None and claim.provenance != Provenance.RECONSTRUCTED and claim.numeric:
+        _property(check, EXAMPLES.get(claim.id))
+
+
+def _property(check: Check, examples: int | None) -> None:
+    """The claim on hypothesis-drawn instances of its space (shrunk by hypothesis if one fails)."""
+    if any(isinstance(h, sp.Eq) for h in check.claim.hypotheses):
+        return  # a random point of a box never meets an equality hypothesis: nothing to test
+
+    extra = {} if examples is None else {"max_examples": examples}
+    slow_or_filtered = [HealthCheck.filter_too_much, HealthCheck.too_slow]
+
+    @given(params=check.space.strategy())
+    @settings(deadline=None, suppress_health_check=slow_or_filtered, **extra)
+    def holds(params):
+        outcome = engine.evaluate(check, params)
+        assume(outcome.kind != "inadmissible")
+        assert not outcome.failed, outcome
+
+    holds()
+
+
+def test_every_claim_is_tested_and_the_numeric_ones_have_checks() -> None:
+    assert len(CLAIMS) >= 50
+    for cid in ("R.contraction", "R.rate", "L.gain.any_mixture", "R.theorem.anil", "R.theorem.fo-anil"):
+        assert check_of(cid) is not None, cid
+
+
+# --- the verifier on claims made to fail ----------------------------------------------------------------
+
+
+def false_claim(bound: float = 2.0) -> tuple[Claim, Check]:
+    """G ≤ bound: false (G reaches hundreds on the box)."""
+    claim = Claim(
+        "T.gain.small", "a false bound", "tests", Provenance.ABSTRACT, f"G ≤ {bound}", sp.Le(G, bound)
+    )
+    return claim, Check(claim, EASY_HARD, gain_observables)
+
+
+def test_a_false_claim_fails_with_a_shrunk_counterexample(capsys) -> None:
+    claim, check = false_claim()
+    verdict = engine.verify(claim, check=check, instances=50, seed=1)
+    assert verdict.status == "fails"
+    ce = verdict.counterexample
+    params = ce["parameters"]
+    assert ce["lhs"] > 2.0 and ce["slack"] > 1.0
+    # Shrunk: each parameter sits at its simple value, or moving it there makes the claim hold; and every
+    # value is written with a few significant digits.
+    for p in EASY_HARD.params:
+        x = params[p.name]
+        assert x == p.target or not engine.evaluate(check, {**params, p.name: p.target}).failed, p.name
+        assert len(f"{x:.15g}".replace(".", "").lstrip("0")) <= 6, (p.name, x)
+    # ... it still fails there, and the printed command reproduces it.
+    assert engine.evaluate(check, params).failed
+    assert shlex.split(ce["reproduce"])[:4] == ["maml-theory", "verify", "--claim", "T.gain.small"]
+
+
+def test_the_worst_case_search_breaks_a_claim_the_draws_miss() -> None:
+    # G ≤ 5 holds at every one of 10 random draws here (worst slack 0.21) but not at the search's worst case.
+    claim, check = false_claim(5.0)
+    verdict = engine.verify(claim, check=check, instances=10, seed=0)
+    assert verdict.worst_slack < 1.0
+    assert verdict.status == "fails" and verdict.worst_case["slack"] > 1.0
+
+
+def _stepping(steps_before_divergence: int | None) -> Check:
+    """A toy 'simulator' x_{t+1} = 2x_t claimed to stay ≤ 1: diverges (or not) as told."""
+    x = sp.Symbol("x")
+    claim = Claim("T.toy", "toy", "tests", Provenance.DERIVED, "x ≤ 1", sp.Le(x, 1))
+
+    def observe(params):
+        if steps_before_divergence is not None and params["a"] > 0.5:
+            raise Diverged(steps_before_divergence)
+        return {"x": params["a"]}
+
+    return Check(claim, Space((Param("a", 0.0, 1.0),)), observe)
+
+
+def test_a_diverged_simulation_is_a_failure_with_its_step() -> None:
+    check = _stepping(7)
+    verdict = engine.verify(check.claim, check=check, instances=20, seed=0)
+    assert verdict.status == "fails"
+    assert verdict.counterexample["diverged_at"] == 7
+    # shrunk to the divergence's edge: a bisected a just above 0.5
+    assert 0.5 < verdict.counterexample["parameters"]["a"] <= 0.6
+
+
+def test_a_raising_claim_is_an_error_and_the_others_still_run(tmp_path, capsys) -> None:
+    path = tmp_path / "claims.py"
+    path.write_text(USER_FILE.format(observe="raise ValueError('no such observable')", id="T.raises"))
+    code = main(["verify", "--load", str(path), "--claim", "T.raises", "L.gain.ceiling", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    status = {c["id"]: c["status"] for c in out["claims"]}
+    assert code == 1 and status == {"T.raises": "error", "L.gain.ceiling": "proved"}
+    assert "ValueError: no such observable" in next(c["note"] for c in out["claims"] if c["id"] == "T.raises")
+
+
+def test_ctrl_c_keeps_the_json_valid(tmp_path, capsys) -> None:
+    path = tmp_path / "claims.py"
+    path.write_text(USER_FILE.format(observe="raise KeyboardInterrupt", id="T.interrupts"))
+    code = main(["verify", "--load", str(path), "--claim", "L.gain.ceiling", "T.interrupts", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 130 and out["interrupted"] is True
+    assert [c["id"] for c in out["claims"]] == ["L.gain.ceiling"]
+
+
+USER_FILE = """
+import sympy as sp
+from numerics.verification.checks import claim
+from numerics.verification.space import Param, Space
+from theory.claims import Claim, Provenance
+
+def observe(params):
+    {observe}
+
+x = sp.Symbol("x")
+statement = Claim("{id}", "t", "tests", Provenance.ABSTRACT, "x ≤ 1", sp.Le(x, 1))
+claim(statement, Space((Param("a", 0, 1),)), observe)
+"""
+
+
+def test_the_readme_conjecture_fails_and_its_command_reproduces_it(capsys) -> None:
+    args = ["verify", "--load", "tests/user_claims/gain_conjecture.py", "--claim", "U.gain.separation_bound"]
+    assert main([*args, "--json"]) == 1
+    (verdict,) = json.loads(capsys.readouterr().out)["claims"]
+    assert verdict["status"] == "fails"
+    command = shlex.split(verdict["counterexample"]["reproduce"])
+    assert command[:2] == ["maml-theory", "verify"]
+    assert main([*command[1:], "--json"]) == 1
+    point = json.loads(capsys.readouterr().out)
+    assert point["outcome"] == "fails" and point["lhs"] > point["rhs"]
+
+
+def test_json_lists_the_required_keys_per_claim(capsys) -> None:
+    assert main(["verify", "--spec", "L", "--claim", "L.gain.ceiling", "L.gain.any_mixture", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for c in out["claims"]:
+        for key in (
+            "id",
+            "title",
+            "provenance",
+            "status",
+            "instances",
+            "worst_slack",
+            "counterexample",
+            "seconds",
+        ):
+            assert key in c
+    assert {c["id"]: c["status"] for c in out["claims"]} == {
+        "L.gain.ceiling": "proved",
+        "L.gain.any_mixture": "holds",
+    }
+
+
+def test_proof_cache_is_keyed_on_the_theory(fresh_cache) -> None:
+    (claim,) = registered("L.gain.ceiling")
+    first = proofs.prove(claim)
+    second = proofs.prove(claim)
+    assert (first.cached, second.cached) == (False, True) and first.proved == second.proved
+    assert len(list(fresh_cache.glob(f"proofs-{proofs.theory_key()}.json"))) == 1
+
+
+def test_space_maps_the_unit_box_onto_its_ranges() -> None:
+    p = Param("m", 1, 200, integer=True, log=True)
+    assert p.value(0.0) == 1 and p.value(1.0) == 200 and p.value(0.5) == round(math.sqrt(200))
+    assert p.unit(p.value(0.3)) == pytest.approx(0.3, abs=0.02)
+    q = Param("x", 0.1, 10.0, log=True)
+    assert q.value(q.unit(2.5)) == pytest.approx(2.5, rel=1e-12)
