@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _num(x: float | None, digits: int = 4) -> str:
-    """``digits`` significant digits; a value within 1e-4 of 1 (a tight slack) as 1 − δ, which 4 digits would hide."""
+    """``digits`` significant digits; a tight slack (within 1e-4 of 1) as 1 − δ, which rounding would hide."""
     if x is None:
         return "—"
     if not math.isfinite(x):
