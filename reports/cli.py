@@ -11,7 +11,14 @@ from collections.abc import Sequence
 
 from numerics.landscape.closed_form import DegenerateInstance
 from numerics.validation import ParameterError
-from reports import derive_command, dynamics_command, figures_command, landscape_command, verify_command
+from reports import (
+    derive_command,
+    dynamics_command,
+    figures_command,
+    landscape_command,
+    report_command,
+    verify_command,
+)
 from reports.arguments import ARRAY_NAMES
 
 
@@ -35,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive_command.add_parser(commands)
     figures_command.add_parser(commands)
     verify_command.add_parser(commands)
+    report_command.add_parser(commands)
     return parser
 
 

@@ -26,7 +26,6 @@ from theory.claims import Claim, Provenance, registered
 
 builtin()
 CLAIMS = registered("L.") + registered("R.")
-SLOW = {"R.expected.limit", "R.expected.outer_free"}  # about a minute of sympy each
 INSTANCES = 20
 EXAMPLES = {"R.rate": 10}  # hypothesis examples for checks that run long simulations (default: the profile's)
 G = sp.Symbol("G", positive=True)
@@ -40,7 +39,7 @@ def fresh_cache(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "claim",
-    [pytest.param(c, marks=pytest.mark.slow) if c.id in SLOW else c for c in CLAIMS],
+    [pytest.param(c, marks=pytest.mark.slow) if c.slow else c for c in CLAIMS],
     ids=[c.id for c in CLAIMS],
 )
 def test_claim(claim: Claim, fresh_cache) -> None:

@@ -65,6 +65,8 @@ class Claim:
     prove: Callable[[], Proof] | None = None
     rtol: float = 1e-9
     uncertain: tuple[sp.Basic, ...] = ()
+    slow: bool = False
+    """Its proof takes sympy about a minute (the quick report and the default test run leave it out)."""
 
     @cached_property
     def symbols(self) -> tuple[sp.Symbol, ...]:

@@ -7,10 +7,13 @@ the chain as displayed equations; the command line prints it as text.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 
 import sympy as sp
+
+from theory import matrix_algebra, tex
 
 # Plain-text rendering: sympy's str form with Greek letters, hats and transposes written as such.
 _GREEK = (
@@ -68,6 +71,8 @@ class Derivation:
     title: str
     source: str
     steps: list[Step] = field(default_factory=list)
+    symmetric: tuple[sp.Basic, ...] = ()
+    """Matrix symbols the derivation takes as symmetric (used when its rewrites are checked)."""
 
     def step(self, note: str, expr: sp.Basic, lhs: sp.Basic | str | None = None) -> sp.Basic:
         """Record ``expr`` (reached by ``note``) and return it, so derivations read as straight-line code."""
@@ -94,13 +99,61 @@ class Derivation:
             lines.append(f"  ({s.note})\n      {lhs}{text(s.expr)}")
         return "\n".join(lines)
 
-    def latex(self) -> str:
-        """The chain as a LaTeX ``align*`` block, one line per step with its rewrite as a comment."""
+    def checks(self, symmetric: tuple[sp.Basic, ...] = ()) -> list[Check]:
+        """Each step's check. A step that rewrites the quantity of the step before it (same left-hand side) is
+        compared with it: scalars by sympy (the difference simplifies to 0) or else exactly at random rational
+        points; matrices by the canonical forms of :mod:`theory.matrix_algebra` (``symmetric``: matrix
+        symbols known to be symmetric). A step that defines a new quantity by an operation (a derivative, an
+        expectation, a substitution) is marked as such: its result is what the claims check."""
+        out = []
+        for i, s in enumerate(self.steps):
+            if i and str(s.lhs) == str(self.steps[i - 1].lhs):
+                out.append(_same(self.steps[i - 1].expr, s.expr, (*self.symmetric, *symmetric)))
+            else:
+                out.append(Check("operation", s.note))
+        return out
+
+    def latex(self, symmetric: tuple[sp.Basic, ...] = ()) -> str:
+        """The chain as a LaTeX ``align*`` block in pure ASCII: each step's rewrite (and, for a rewrite of the
+        line above, how it was checked) as a text line, then the equation, broken between summands."""
         rows = []
-        for s in self.steps:
-            lhs = "" if s.lhs is None else (s.lhs if isinstance(s.lhs, str) else sp.latex(s.lhs))
-            note = s.note.replace("_", r"\_")
-            rows.append(f"{lhs} &= {sp.latex(s.expr)} && \\text{{{note}}}")
+        for s, c in zip(self.steps, self.checks(symmetric), strict=True):
+            lhs = r"\text{" + tex.text(s.lhs) + "}" if isinstance(s.lhs, str) else sp.latex(s.lhs or "")
+            note = tex.text(s.note)
+            if c.kind != "operation":
+                mark = r"\checkmark" if c.ok else r"\textbf{CHECK FAILED:}"
+                note += rf" \hfill {mark}\ {tex.text(c.how)}"
+            rows.append(rf"\intertext{{\small {note}}}" + "\n" + tex.equation(lhs, s.expr))
         body = " \\\\\n".join(rows)
-        title = self.title.replace("_", r"\_")
-        return f"% {self.id}\n\\paragraph{{{title}}}\n\\begin{{align*}}\n{body}\n\\end{{align*}}"
+        return (
+            f"% {self.id}\n\\paragraph{{{tex.text(self.title)}}} ({tex.text(self.source)})\n"
+            f"\\begin{{align*}}\n{body}\n\\end{{align*}}"
+        )
+
+
+@dataclass(frozen=True)
+class Check:
+    """How a displayed equality was checked: ``kind`` is ``sympy``, ``rational points`` or ``operation`` (a
+    new quantity, defined by the step's operation); ``how`` says what was done."""
+
+    kind: str
+    how: str
+    ok: bool = True
+
+
+RATIONAL_POINTS = 5
+
+
+def _same(before: sp.Basic, after: sp.Basic, symmetric: tuple[sp.Basic, ...]) -> Check:
+    if getattr(after, "is_Matrix", False) or getattr(before, "is_Matrix", False):
+        ok = matrix_algebra.equal(before, after, symmetric)
+        return Check("sympy", "equals the line above (canonical forms)", ok)
+    if sp.simplify(before - after) == 0:
+        return Check("sympy", "equals the line above (sympy)")
+    rng = random.Random(0)  # a fixed seed: the report is the same bits every time
+    names = sorted((before - after).free_symbols, key=lambda x: x.name)
+    for _ in range(RATIONAL_POINTS):
+        point = {x: sp.Rational(rng.randint(1, 97), rng.randint(1, 97)) for x in names}
+        if sp.nsimplify(before.xreplace(point) - after.xreplace(point)) != 0:
+            return Check("rational points", "differs from the line above at a rational point", False)
+    return Check("rational points", f"equals the line above at {RATIONAL_POINTS} random rational points")

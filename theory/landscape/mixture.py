@@ -109,6 +109,7 @@ def quadratic_identity() -> Derivation:
         sp.Symbol("c"),
     )
     w_opt = sp.Inverse(h_sym) * b_sym
+    dv.symmetric = (h_sym,)
 
     def q(v: sp.Basic) -> sp.Basic:
         return v.T * h_sym * v / 2 - b_sym.T * v + c_sym * sp.Identity(1)

@@ -221,6 +221,7 @@ def _register_all() -> None:
             "m_in, m_out → ∞ (all methods at general w; exact MAML at w = 0)",
             sp.Eq(sp.Symbol("residual"), 0),
             prove=_expected_limit_proof,
+            slow=True,
         )
     )
     register(
@@ -233,6 +234,7 @@ def _register_all() -> None:
             "statistics, so only m_in (the inner step) biases the expected update",
             sp.Eq(sp.Symbol("dE_dm_out"), 0),
             prove=_outer_free_proof,
+            slow=True,
         )
     )
     # Fresh names: the proof lambdas above close over a_next and e_next, which must not be rebound.

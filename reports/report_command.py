@@ -1,0 +1,42 @@
+"""``maml-theory report [--out DIR] [--quick]``: derive, verify and draw, write report.tex, compile
+report.pdf.
+
+Without latexmk the .tex is written and one line names the Debian packages that compile it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from reports import report
+
+DEFAULT_OUT = Path("reports/build")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "report", help="the LaTeX report: derivations, claims, figures", description=__doc__
+    )
+    p.add_argument(
+        "--out", default=str(DEFAULT_OUT), metavar="DIR", help=f"output folder [default: {DEFAULT_OUT}]"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="fewer instances, no search, quick figures (about a minute)"
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    def progress(stage: str) -> None:
+        print(f"maml-theory report: {stage}", file=sys.stderr, flush=True)
+
+    tex_path = report.write(Path(args.out), quick=args.quick, progress=progress)
+    try:
+        done = report.compile_pdf(tex_path)
+    except report.LatexError as e:
+        print(f"maml-theory: error: LaTeX failed on {tex_path}:\n{e}", file=sys.stderr)
+        return 1
+    print(done.message)
+    return 0

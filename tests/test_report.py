@@ -1,0 +1,100 @@
+"""The LaTeX report: the quick report compiles with no LaTeX error or undefined reference, and its PDF, read
+back with poppler's pdftotext, holds every section, every claim id and every figure. TeX is required: CI
+installs it (.ci/run), and a missing latexmk fails here rather than skipping the check."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import sympy as sp
+
+from reports import figures, report
+from reports.cli import main
+from theory import tex
+from theory.claims import registered
+from theory.derivation import Derivation
+
+SECTIONS = ("Provenance", "Spec L: the task landscape", "Spec R: representation learning", "Derivations")
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert shutil.which("latexmk"), "latexmk is needed (Debian: " + report.TEX_PACKAGES + ")"
+    tex_path = report.write(out, quick=True, progress=lambda _: None)
+    return report.compile_pdf(tex_path)
+
+
+def test_quick_report_compiles_and_reads_back(quick_report) -> None:
+    assert quick_report.pdf is not None and quick_report.pdf.stat().st_size > 0
+    text = subprocess.run(["pdftotext", str(quick_report.pdf), "-"], capture_output=True, text=True).stdout
+    for section in (*SECTIONS, "Claims", "Figures"):
+        assert section in text, section
+    missing = [c.id for c in registered("L.") + registered("R.") if c.id not in text]
+    assert not missing
+    for name in figures.NAMES:
+        assert name in text, name
+    assert "✓" in text or "\u2713" in text  # the machine-checked rewrites are marked
+
+
+def test_without_latexmk_the_tex_is_written_and_the_packages_named(tmp_path, monkeypatch) -> None:
+    (tmp_path / "report.tex").write_text("\\documentclass{article}\\begin{document}x\\end{document}\n")
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    done = report.compile_pdf(tmp_path / "report.tex")
+    assert done.pdf is None and "texlive-latex-recommended" in done.message and "latexmk" in done.message
+
+
+def test_a_latex_error_is_reported(tmp_path, capsys) -> None:
+    (tmp_path / "report.tex").write_text(
+        "\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}\n"
+    )
+    with pytest.raises(report.LatexError, match="Undefined control sequence"):
+        report.compile_pdf(tmp_path / "report.tex")
+
+
+def test_unicode_becomes_ascii_tex() -> None:
+    assert tex.text("B_⊥ᵀθ̄ ≤ ½") == (
+        r"B\_\ensuremath{\perp}\ensuremath{^{\top}}\ensuremath{\bar{\theta}} "
+        r"\ensuremath{\le} \ensuremath{\tfrac{1}{2}}"
+    )
+    with pytest.raises(ValueError, match="U\\+2603"):
+        tex.text("☃")
+
+
+def test_rewrites_are_checked_and_a_wrong_one_is_flagged() -> None:
+    a, b = sp.symbols("a b", positive=True)
+    X = sp.MatrixSymbol("X", 3, 3)
+    dv = Derivation("T.d", "t", "tests")
+    dv.step("define", (a + b) ** 2, "s")
+    dv.step("expand", a**2 + 2 * a * b + b**2, "s")
+    dv.step("wrong", a**2 + b**2, "s")
+    dv.step("a matrix", X * (X + X.T), "M")
+    dv.step("expand", X * X + X * X.T, "M")
+    dv.step("not symmetric", X * X + X * X, "M")
+    kinds = [(c.kind, c.ok) for c in dv.checks()]
+    assert kinds[0] == ("operation", True) and kinds[3] == ("operation", True)
+    assert [ok for _, ok in kinds[1:3]] == [True, False] and [ok for _, ok in kinds[4:]] == [True, False]
+    assert dv.checks((X,))[5].ok  # with X symmetric, XXᵀ = XX
+    assert "CHECK FAILED" in dv.latex() and r"\checkmark" in dv.latex()
+
+
+def test_long_sums_break_between_summands() -> None:
+    x = sp.symbols("x0:40")
+    rows = tex.lines(sp.Add(*x))
+    assert len(rows) > 1 and all(len(r) <= tex.LINE + 10 for r in rows)
+    assert sp.sympify(" + ".join(r.replace("_{", "").replace("}", "") for r in rows)) == sp.Add(*x)
+
+
+def test_report_command_without_tex_says_what_to_install(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(report, "write", lambda out, **_: _stub(out))
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    assert main(["report", "--out", str(tmp_path)]) == 0
+    assert "install texlive-latex-recommended" in capsys.readouterr().out
+
+
+def _stub(out):
+    path = out / "report.tex"
+    path.write_text("x")
+    return path

@@ -1,0 +1,160 @@
+"""LaTeX for the report: plain text with Unicode mathematics turned into pure-ASCII TeX, and long displayed
+equations broken into lines.
+
+pdflatex reads bytes, so every Unicode character of a note or a title (α, ᵀ, ⊥, θ̄, …) is written as a TeX
+command wrapped in ``\\ensuremath`` (valid in text and in math). A character missing from :data:`UNICODE` is
+an error here, not a crash of the TeX run later."""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+
+UNICODE = {
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "η": r"\eta",
+    "θ": r"\theta",
+    "κ": r"\kappa",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "µ": r"\mu",
+    "ν": r"\nu",
+    "ξ": r"\xi",
+    "π": r"\pi",
+    "ρ": r"\rho",
+    "σ": r"\sigma",
+    "ℓ": r"\ell",
+    "Δ": r"\Delta",
+    "Λ": r"\Lambda",
+    "Π": r"\Pi",
+    "Σ": r"\Sigma",
+    "ĉ": r"\hat{c}",
+    "ĝ": r"\hat{g}",
+    "Ŝ": r"\hat{S}",
+    "ᵀ": r"^{\top}",
+    "ʳ": r"^{r}",
+    "ⁿ": r"^{n}",
+    "⁺": r"^{+}",
+    "⁻": r"^{-}",
+    "⁽": r"^{(}",
+    "⁾": r"^{)}",
+    "¹": r"^{1}",
+    "²": r"^{2}",
+    "³": r"^{3}",
+    "₀": r"_{0}",
+    "₁": r"_{1}",
+    "₂": r"_{2}",
+    "⊥": r"\perp",
+    "∇": r"\nabla",
+    "∂": r"\partial",
+    "∞": r"\infty",
+    "√": r"\surd",
+    "≤": r"\le",
+    "≥": r"\ge",
+    "≠": r"\ne",
+    "≡": r"\equiv",
+    "⪯": r"\preceq",
+    "∈": r"\in",
+    "×": r"\times",
+    "·": r"\cdot",
+    "→": r"\to",
+    "↦": r"\mapsto",
+    "⇒": r"\Rightarrow",
+    "⇔": r"\Leftrightarrow",
+    "‖": r"\|",
+    "⟨": r"\langle",
+    "⟩": r"\rangle",
+    "ŷ": r"\hat{y}",
+    "−": "-",
+    "½": r"\tfrac{1}{2}",
+    "…": r"\ldots",
+    "⋯": r"\cdots",
+    "✓": r"\checkmark",
+}
+"""Characters written as math (inside ``\\ensuremath``)."""
+
+TEXT = {"–": "--", "—": "---", "§": r"\S{}", "’": "'", "‘": "`"}
+"""Characters written as text."""
+
+ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat", "\u0303": r"\tilde"}
+"""Combining accents (θ̄ is θ followed by U+0304): written over the character before them."""
+
+_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{"}
+_SPECIAL.update({"}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"})
+
+
+def text(s: str) -> str:
+    """``s`` as pure-ASCII TeX text (special characters escaped, Unicode mathematics as commands)."""
+    out = []
+    chars = list(s)
+    for i, ch in enumerate(chars):
+        if ch in ACCENTS:
+            continue
+        accent = ACCENTS.get(chars[i + 1]) if i + 1 < len(chars) else None
+        if ch in _SPECIAL:
+            piece = _SPECIAL[ch]
+        elif ch.isascii():
+            piece = ch
+        elif ch in TEXT:
+            piece = TEXT[ch]
+        elif ch in UNICODE:
+            piece = UNICODE[ch]
+        else:
+            raise ValueError(f"no TeX for {ch!r} (U+{ord(ch):04X}) in {s!r}: add it to theory.tex.UNICODE")
+        if accent is not None:
+            base = piece if ch in UNICODE else ch
+            piece = rf"\ensuremath{{{accent}{{{base}}}}}"
+        elif ch in UNICODE:
+            piece = rf"\ensuremath{{{piece}}}"
+        out.append(piece)
+    return "".join(out)
+
+
+LINE = 150
+"""Characters of LaTeX source per displayed line: a rough proxy for the printed width of an A4 text column."""
+
+
+def _terms(expr: sp.Basic) -> list[str]:
+    """The LaTeX of each summand of ``expr`` (one piece when it is not a sum), signs kept with their term."""
+    if isinstance(expr, sp.Add | sp.MatAdd):
+        return [sp.latex(t) for t in expr.args]
+    return [sp.latex(expr)]
+
+
+WIDE = 2 * LINE
+"""A single summand longer than this is scaled down to the column width."""
+HUGE = 1200
+"""A single summand longer than this would print too small to read: it is named, not printed."""
+
+
+def _fitted(term: str) -> str:
+    if len(term) <= WIDE:
+        return term
+    if len(term) <= HUGE:
+        return rf"\resizebox{{0.85\linewidth}}{{!}}{{$\displaystyle {term}$}}"
+    return rf"\text{{[a {len(term)}-character expression: \texttt{{maml-theory derive}} prints it]}}"
+
+
+def lines(expr: sp.Basic) -> list[str]:
+    """``expr`` as a list of LaTeX lines of about :data:`LINE` characters, breaking only between summands; a
+    summand too long for a line is scaled to fit, or, beyond :data:`HUGE`, named instead of printed."""
+    rows: list[str] = []
+    for term in map(_fitted, _terms(expr)):
+        signed = term if term.startswith("-") else "+ " + term
+        if rows and len(rows[-1]) + len(signed) <= LINE:
+            rows[-1] += " " + signed
+        else:
+            rows.append(signed)
+    rows[0] = rows[0].removeprefix("+ ")
+    return [re.sub(r"\+ -", "- ", r) for r in rows]
+
+
+def equation(lhs: str, expr: sp.Basic) -> str:
+    """Rows of an ``align*`` block: ``lhs &= first line`` then ``&\\quad + …`` continuation lines."""
+    rows = lines(expr)
+    head = f"{lhs} &= {rows[0]}"
+    return " \\\\\n".join([head, *(rf"&\quad {r}" for r in rows[1:])])
