@@ -1,13 +1,15 @@
-"""Timing of one finite-sample outer step of each spec R method, sampling included.
+"""Timing of one finite-sample outer step of each spec R method, sampling included, against a JAX peer.
 
-Run from the repository root: ``python benchmarks/representation_step.py [--json]``.
+Run from the repository root: ``python benchmarks/representation_step.py [--json]`` (the peer needs
+``pip install ".[bench]"``; without JAX the peer's columns are left out).
 
-One step is :func:`numerics.representation.instances.draw_round` (fresh N(0, I_k) heads, n tasks with m_in
-inner and m_out outer samples of x ~ N(0, I_d), σ = 0.1) followed by
-:func:`numerics.representation.simulate.step`, for a single run at a random point (B, w) (B with iid
-N(0, 1/(αd)) entries, w with iid N(0, 1/k) entries). The sampling alone is timed too: it is the floor any
-implementation drawing the same n (m_in + m_out)(d + 1) normals pays. Each figure is the best of a few calls.
-There is no peer yet (a JAX implementation is the planned one).
+Ours: :func:`numerics.representation.simulate.round_step` with the projected sampler (fresh N(0, I_k) heads,
+n tasks with m_in inner and m_out outer samples of x ~ N(0, I_d), σ = 0.1, drawn as the projections the
+update depends on), for a single run at a random point (B, w) (B with iid N(0, 1/(αd)) entries, w with iid
+N(0, 1/k) entries). Peer: the same step in JAX, jit + vmap over tasks, its data drawn inside the jitted call
+(``benchmarks/jax_peer.py``; compile time excluded). Also shown: the naive sampler (the batches themselves,
+the route every sample-drawing implementation pays for). The last row is the finite-sample theorem's regime
+(d = 10 000), exact ANIL only. Each figure is the best of a few calls.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from numerics.representation.instances import METHODS, Instance, draw_problem, draw_round
-from numerics.representation.simulate import step
+from numerics.representation.instances import METHODS, Instance, draw_problem
+from numerics.representation.simulate import round_step
 
 SIZES = ((20, 3, 20, 20, 20), (100, 5, 100, 50, 50), (500, 10, 200, 100, 100))
 """(d, k, n, m_in, m_out)."""
+
+LARGE_D = ((10_000, 5, 50, 20, 20), ("anil",))
+"""The finite-sample theorem's regime: one size, the methods timed there."""
 
 
 def best_time(run: Callable[[], object], repeats: int) -> float:
@@ -41,46 +46,50 @@ def best_time(run: Callable[[], object], repeats: int) -> float:
     return best
 
 
-def time_size(d: int, k: int, n: int, m_in: int, m_out: int, repeats: int, seed: int) -> dict[str, float]:
-    """Best wall times (s) of the sampling alone and of one step per method at one size."""
+def time_size(size: tuple[int, ...], methods: tuple[str, ...], repeats: int, seed: int) -> dict:
+    """Best wall times (s) per method: ours (projected sampler), the naive sampler and the JAX peer."""
+    d, k, n, m_in, m_out = size
     inst = Instance(d=d, k=k, n=n, m_in=m_in, m_out=m_out, sigma=0.1, init="random")
     rng = np.random.default_rng(seed)
     problem = draw_problem(inst, rng)
-
-    def sample() -> tuple:
-        return draw_round(inst, rng, problem.B_star)
-
-    def one_step(method: str) -> None:
-        heads, data = sample()
-        step(method, problem.B0, problem.w0, problem.B_star, heads, inst.alpha, inst.beta, data)
-
-    seconds = {"sampling": best_time(sample, repeats)}
-    for method in METHODS:
-        seconds[method] = best_time(lambda method=method: one_step(method), repeats)
+    args = (problem.B0, problem.w0, problem.B_star, rng)
+    try:
+        import jax_peer
+    except ImportError:
+        jax_peer = None
+    seconds = {}
+    for method in methods:
+        seconds[method] = {
+            sampler: best_time(lambda m=method, s=sampler: round_step(m, inst, *args, sampler=s), repeats)
+            for sampler in ("projected", "naive")
+        }
+        if jax_peer is not None:
+            step = jax_peer.make_step(method, d, k, n, m_in, m_out, inst.alpha, inst.beta, inst.sigma)
+            seconds[method]["jax"] = jax_peer.best_step_time(step, *args[:3], repeats, seed)
     return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="calls per timing (the best is kept)")
+    parser.add_argument("--repeats", type=int, default=7, help="calls per timing (the best is kept)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
-    rows = []
-    for d, k, n, m_in, m_out in SIZES:
-        seconds = time_size(d, k, n, m_in, m_out, args.repeats, args.seed)
-        rows.append({"d": d, "k": k, "n": n, "m_in": m_in, "m_out": m_out, "seconds": seconds})
-
+    cases = [(size, METHODS) for size in SIZES] + [LARGE_D]
+    rows = [
+        {"size": size, "seconds": time_size(size, methods, args.repeats, args.seed)}
+        for size, methods in cases
+    ]
     if args.json:
-        print(json.dumps({"repeats": args.repeats, "sizes": rows}, indent=2))
+        print(json.dumps({"repeats": args.repeats, "rows": rows}, indent=2))
         return 0
-    columns = ["sampling", *METHODS]
     print(f"one finite-sample outer step, one run, sampling included (ms, best of {args.repeats})")
-    print(f"{'(d, k, n, m_in, m_out)':>24}" + "".join(f"{c:>10}" for c in columns))
+    print(f"{'(d, k, n, m_in, m_out)':>28}{'method':>9}{'ours':>9}{'JAX':>9}{'JAX/ours':>10}{'naive':>9}")
     for row in rows:
-        size = f"({row['d']}, {row['k']}, {row['n']}, {row['m_in']}, {row['m_out']})"
-        print(f"{size:>24}" + "".join(f"{1e3 * row['seconds'][c]:10.2f}" for c in columns))
+        for method, t in row["seconds"].items():
+            jax_ms = f"{1e3 * t['jax']:9.2f}{t['jax'] / t['projected']:9.1f}x" if "jax" in t else " " * 19
+            print(f"{row['size']!s:>28}{method:>9}{1e3 * t['projected']:9.2f}{jax_ms}{1e3 * t['naive']:9.2f}")
     return 0
 
 

@@ -116,11 +116,14 @@ def test_contraction_matrix_gives_the_simulator_step(method):
 
 
 @pytest.mark.parametrize(("method", "beta"), [("anil", 1.0), ("nal", 0.1)])
-def test_contraction_trace_runs_the_simulator_bit_for_bit(method, beta):
+def test_contraction_trace_runs_the_simulator(method, beta):
+    # The same draws; the simulator steps in span(B_0, B_*) coordinates, so round-off differs (about 1e-15
+    # relative per step over 40 steps of a contracting map).
     inst = Instance(T=40, beta=beta)
     trace = contraction.trace(method, inst, seed=3, runs=3)
     traj = simulate(method, inst, np.random.default_rng(3), runs=3)
-    assert np.array_equal(trace.B_final, traj.B_final) and np.array_equal(trace.w_final, traj.w_final)
+    np.testing.assert_allclose(trace.B_final, traj.B_final, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(trace.w_final, traj.w_final, rtol=1e-10, atol=1e-12)
     if method == "nal":  # C = wwᵀ: one eigenvalue β‖w‖², the others exact zeros
         assert np.allclose(trace.eigenvalues[..., :-1], 0.0, atol=1e-15)
 

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from numerics import validation as v
-from numerics.representation.distance import dist, orthonormal_basis
+from numerics.representation.distance import orthonormal_basis
 
 METHODS = ("anil", "fo-anil", "maml", "fo-maml", "nal")
 """Exact ANIL, first-order ANIL, exact MAML, first-order MAML and average-loss minimisation (spec R §2)."""
@@ -171,7 +171,12 @@ def haar_frame(rng: np.random.Generator, d: int, k: int, batch: tuple[int, ...] 
     The QR factor of a Gaussian matrix, with each column's sign fixed so that diag(R) > 0: without that fix
     the law of Q depends on LAPACK's sign convention and is not rotation invariant.
     """
-    q, r = np.linalg.qr(rng.standard_normal((*batch, d, k)))
+    return _frame(rng.standard_normal((*batch, d, k)))
+
+
+def _frame(G: np.ndarray) -> np.ndarray:
+    """The sign-fixed Q factor of :func:`haar_frame` for given Gaussian matrices G (…, d, k)."""
+    q, r = np.linalg.qr(G)
     signs = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
     # diag(R) = 0 happens with probability 0; keep the column rather than zero it.
     return q * np.where(signs == 0.0, 1.0, signs)[..., None, :]
@@ -179,12 +184,22 @@ def haar_frame(rng: np.random.Generator, d: int, k: int, batch: tuple[int, ...] 
 
 def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) -> np.ndarray:
     """Q uniformly random given dist(Q, B_*)² < 0.9, by rejection: candidates are drawn in batches of
-    :data:`_CANDIDATES_PER_BATCH` and the first acceptable one (in draw order) is kept."""
+    :data:`_CANDIDATES_PER_BATCH` and the first acceptable one (in draw order) is kept.
+
+    The test needs no frame: for a candidate's Gaussian G, col(Q) = col(G) and the squared cosines of the
+    principal angles are the eigenvalues of (GᵀG)⁻¹GᵀB_*B_*ᵀG, so dist² < 0.9 ⇔ their minimum exceeds 0.1,
+    evaluated through the k×k Cholesky factor L of GᵀG as λ_min(L⁻¹ GᵀB_*B_*ᵀG L⁻ᵀ). (The threshold is far
+    from round-off, so this cosine form is as good as the sine form of :func:`dist` here.) Only the accepted
+    candidate is orthonormalised, exactly as :func:`haar_frame` would have.
+    """
     for _ in range(math.ceil(THEORY_INIT_DRAWS / _CANDIDATES_PER_BATCH)):
-        q = haar_frame(rng, inst.d, inst.k, (_CANDIDATES_PER_BATCH,))
-        ok = np.flatnonzero(dist(q, B_star).value ** 2 < DIST0_SQ_MAX)
+        G = rng.standard_normal((_CANDIDATES_PER_BATCH, inst.d, inst.k))
+        L = np.linalg.cholesky(np.swapaxes(G, -1, -2) @ G)
+        C = np.linalg.solve(L, np.swapaxes(G, -1, -2) @ B_star)  # L⁻¹GᵀB_*, (·, k, k)
+        cos_sq = np.linalg.eigvalsh(C @ np.swapaxes(C, -1, -2))[..., 0]
+        ok = np.flatnonzero(1.0 - cos_sq < DIST0_SQ_MAX)
         if ok.size:
-            return q[ok[0]]
+            return _frame(G[ok[0]])
     raise v.ParameterError(
         "init",
         f"'random' or 'given' at d = {inst.d}, k = {inst.k}: no uniformly random frame among "
@@ -193,8 +208,9 @@ def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) 
     )
 
 
-def _heads(inst: Instance, rng: np.random.Generator, out: np.ndarray) -> None:
-    """Fill ``out`` (n, k) with one task set from the head law (module docstring).
+def fill_heads(inst: Instance, rng: np.random.Generator, out: np.ndarray) -> None:
+    """Fill ``out`` (…, n, k) with task sets from the head law (module docstring), one per leading index in
+    C order: the bits of one call on (T, n, k) equal those of T calls on (n, k), so rounds can be pre-drawn.
 
     A sign-symmetric set is laid out as θ_1, −θ_1, θ_2, −θ_2, …: summed in order, or in the paired blocks of
     numpy's pairwise summation, each pair cancels exactly, so θ̄_t = 0 holds in floating point too. That
@@ -202,9 +218,9 @@ def _heads(inst: Instance, rng: np.random.Generator, out: np.ndarray) -> None:
     the round-off in θ̄_t until it diverges, where the exact dynamics never move.
     """
     if inst.sign_symmetric:
-        half = rng.standard_normal((inst.n // 2, inst.k)) * inst.head_scale
-        out[0::2] = half
-        out[1::2] = -half
+        half = rng.standard_normal((*out.shape[:-2], inst.n // 2, inst.k)) * inst.head_scale
+        out[..., 0::2, :] = half
+        out[..., 1::2, :] = -half
     else:
         rng.standard_normal(out=out)
         out *= inst.head_scale
@@ -278,7 +294,7 @@ def draw_problem(
                 )
         else:
             heads = np.empty((inst.n, k))
-            _heads(inst, rng, heads)
+            fill_heads(inst, rng, heads)
     for a in (B_star, B0, w0, heads):
         if a is not None:
             a.setflags(write=False)
@@ -311,7 +327,7 @@ def draw_round(
     if heads is None:
         drawn = np.empty((R, n, k))
         for stream, slot in zip(streams, drawn, strict=True):
-            _heads(inst, stream, slot)
+            fill_heads(inst, stream, slot)
     else:
         drawn = np.broadcast_to(heads, (R, n, k))
     batches = None

@@ -1,0 +1,107 @@
+"""Timing of spec R's population dynamics (T outer steps, distances recorded) against the issue's targets.
+
+Run from the repository root: ``python benchmarks/representation_population.py [--json]``.
+
+Rows: one run of T = 10 000 steps at (d, k) = (100, 5) and (1000, 10), each method; 256 runs of T = 1000 steps
+at (20, 3) in one call (exact ANIL), from the theory's initialisation (its rejection sampling included) and
+from a random one. n = 20 fresh heads per round, α = 0.1. The one-run rows start from a random B_0 and
+w_0 = 0 with sign-symmetric task sets and β = 0.1, which keeps every method stable for the whole run (a
+diverged run stops early and would time nothing; NAL then stays put but still pays for every step).
+Peer (the floor the issue measures against): the bare d-dimensional matrix products one exact-ANIL
+population step needs (B w, B_*θ_i, s⁰B, w_iBᵀ, sB, sᵀw_i, gBᵀ, s⁰ᵀg, qB for the n tasks), T times, with
+preallocated outputs. The simulator works in the r = 2k coordinates of span(B_0, B_*), which is exact for the
+population loss, so d drops out of its per-step cost. Each figure is the best of a few calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from numerics.representation.instances import METHODS, Instance, Problem, draw_problem
+from numerics.representation.simulate import simulate
+
+SINGLE = ((100, 5, 10_000), (1000, 10, 10_000))
+"""(d, k, T) of the one-run rows."""
+
+BATCHED = (20, 3, 1000, 256)
+"""(d, k, T, runs) of the batched rows."""
+
+
+def best_time(run: Callable[[], object], repeats: int) -> float:
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bare_products(d: int, k: int, n: int, T: int, seed: int = 0) -> float:
+    """Seconds for T rounds of the d-dimensional matrix products of an exact-ANIL population step."""
+    rng = np.random.default_rng(seed)
+    B, B_star = rng.standard_normal((d, k)), rng.standard_normal((d, k))
+    w, heads = rng.standard_normal(k), rng.standard_normal((n, k))
+    dk, nd, nk = np.empty((d, k)), np.empty((n, d)), np.empty((n, k))
+    Bw = np.empty(d)
+    start = time.perf_counter()
+    for _ in range(T):
+        np.matmul(B, w, out=Bw)
+        np.matmul(heads, B_star.T, out=nd)
+        np.matmul(nd, B, out=nk)
+        np.matmul(nk, B.T, out=nd)
+        np.matmul(nd, B, out=nk)
+        np.matmul(nd.T, nk, out=dk)
+        np.matmul(nk, B.T, out=nd)
+        np.matmul(nd.T, nk, out=dk)
+        np.matmul(nd, B, out=nk)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="calls per timing (the best is kept)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+
+    rows = []
+    for d, k, T in SINGLE:
+        inst = Instance(d=d, k=k, T=T, beta=0.1, sign_symmetric=True, init="random")
+        floor = best_time(lambda i=inst: bare_products(i.d, i.k, i.n, i.T), args.repeats)
+        drawn = draw_problem(inst, np.random.default_rng(1))
+        start = Problem(B_star=drawn.B_star, B0=drawn.B0, w0=np.zeros(k), heads=None)
+        for method in METHODS:
+            ours = best_time(
+                lambda m=method, i=inst, p=start: simulate(m, i, np.random.default_rng(0), problem=p),
+                args.repeats,
+            )
+            rows.append({"case": f"d={d} k={k} T={T}", "method": method, "ours": ours, "peer": floor})
+    d, k, T, runs = BATCHED
+    for init in ("theory", "random"):
+        inst = Instance(d=d, k=k, T=T, init=init)
+        ours = best_time(
+            lambda i=inst: simulate("anil", i, np.random.default_rng(0), runs=runs), args.repeats
+        )
+        rows.append({"case": f"d={d} k={k} T={T} runs={runs} init={init}", "method": "anil", "ours": ours})
+    if args.json:
+        print(json.dumps({"repeats": args.repeats, "rows": rows}, indent=2))
+        return 0
+    print(f"population dynamics, dist recorded every step (s, best of {args.repeats}); peer: bare products")
+    print(f"{'case':>38}{'method':>9}{'ours':>9}{'peer':>9}{'peer/ours':>11}")
+    for row in rows:
+        peer = f"{row['peer']:9.3f}{row['peer'] / row['ours']:10.2f}x" if "peer" in row else ""
+        print(f"{row['case']:>38}{row['method']:>9}{row['ours']:9.3f}{peer}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
