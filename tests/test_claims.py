@@ -24,6 +24,16 @@ def test_inequality_slack_and_verdict():
     assert make(sp.Ge(y, x)).evaluate({"x": 1.0, "y": 4.0}).slack == 0.25
 
 
+def test_slack_at_zero_and_negative_bounds():
+    c = make(sp.Le(x, y))
+    assert c.evaluate({"x": -1.0, "y": 0.0}).slack == 0.0
+    assert c.evaluate({"x": 1.0, "y": 0.0}).slack == float("inf")
+    assert c.evaluate({"x": 1e-17, "y": 1e-18}).slack == 1.0  # both zero to the tolerance: tight
+    e = c.evaluate({"x": -2.0, "y": -1.0})
+    assert e.holds and e.slack == 0.5
+    assert c.evaluate({"x": -0.5, "y": -1.0}).slack == 2.0
+
+
 def test_identity_residual():
     c = make(sp.Eq(x * y, 6))
     assert c.evaluate({"x": 2.0, "y": 3.0}).holds

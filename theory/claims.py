@@ -44,7 +44,8 @@ class Evaluation:
     its ``slack``.
 
     Slack: for an identity the relative residual |lhs − rhs| / max(1, |rhs|); for an inequality lhs ≤ rhs the
-    ratio lhs / rhs (≤ 1 holds; near 1 is tight), 1 when both sides are zero to the tolerance.
+    ratio lhs / rhs (≤ 1 holds; near 1 is tight), rhs / lhs for a negative bound; 1 when both sides are zero
+    to the tolerance; against a zero bound, 0 when lhs is below it and ∞ when above.
     """
 
     lhs: float
@@ -139,8 +140,12 @@ class Claim:
         holds = lhs < rhs if strict else lhs <= rhs + tol
         if abs(lhs) <= tol and abs(rhs) <= tol:  # both sides zero to round-off: tight
             slack = 1.0
-        else:
-            slack = lhs / rhs if rhs != 0 else math.inf
+        elif rhs > 0:
+            slack = lhs / rhs
+        elif rhs < 0:  # lhs ≤ rhs < 0 reads as rhs/lhs ≤ 1
+            slack = rhs / lhs if lhs < 0 else math.inf
+        else:  # a zero bound: met with room to spare, or exceeded without limit
+            slack = 0.0 if lhs < 0 else math.inf
         return Evaluation(lhs, rhs, holds, slack)
 
 

@@ -78,8 +78,8 @@ class Trace:
 def trace(method: str, inst: Instance, seed: int, runs: int) -> Trace:
     """Run ``method`` on ``inst`` (population loss) from ``seed`` for ``runs`` runs, recording βC̄_t's
     eigenvalues. The draws are :func:`numerics.representation.simulate.simulate`'s (one stream per run,
-    problem first, then each round's heads), so the iterates are the simulator's: it steps in d dimensions, the
-    simulator in the coordinates of span(B_0, B_*), so the two agree to round-off."""
+    problem first, then each round's heads), so the iterates are the simulator's: it steps in d dimensions,
+    the simulator in the coordinates of span(B_0, B_*), so the two agree to round-off."""
     if inst.finite:
         raise ValueError("the contraction identity E⁺ = E(I − βC̄) holds for the population loss only")
     streams = np.random.default_rng(seed).spawn(runs)
