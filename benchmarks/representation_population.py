@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import best_time
 from numerics.representation.instances import METHODS, Instance, Problem, draw_problem
 from numerics.representation.simulate import simulate
 
@@ -35,15 +34,6 @@ SINGLE = ((100, 5, 10_000), (1000, 10, 10_000))
 
 BATCHED = (20, 3, 1000, 256)
 """(d, k, T, runs) of the batched rows."""
-
-
-def best_time(run: Callable[[], object], repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def bare_products(d: int, k: int, n: int, T: int, seed: int = 0) -> float:

@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import best_time
 from numerics.representation.instances import METHODS, Instance, draw_problem
 from numerics.representation.simulate import round_step
 
@@ -34,16 +32,6 @@ SIZES = ((20, 3, 20, 20, 20), (100, 5, 100, 50, 50), (500, 10, 200, 100, 100))
 
 LARGE_D = ((10_000, 5, 50, 20, 20), ("anil",))
 """The finite-sample theorem's regime: one size, the methods timed there."""
-
-
-def best_time(run: Callable[[], object], repeats: int) -> float:
-    """The shortest wall time of ``repeats`` calls of ``run``."""
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def time_size(size: tuple[int, ...], methods: tuple[str, ...], repeats: int, seed: int) -> dict:

@@ -37,6 +37,7 @@ def test_quick_report_compiles_and_reads_back(quick_report) -> None:
     for name in figures.NAMES:
         assert name in text, name
     assert "✓" in text or "\u2713" in text  # the machine-checked rewrites are marked
+    assert "Result checked by claim R.perp.anil: proved" in text
 
 
 def test_without_latexmk_the_tex_is_written_and_the_packages_named(tmp_path, monkeypatch) -> None:
