@@ -5,8 +5,8 @@ Each derivation is printed from its recorded steps (:meth:`theory.derivation.Der
 the line above is machine-checked and marked; a step that defines a new quantity by an operation names the
 operation, and the claims section reports the check of what it produced. The claims table is
 :func:`numerics.verification.engine.verify` run on every registered claim; the figures are
-:func:`reports.figures.build`. ``quick``: fewer instances, no worst-case search, no minute-long proofs, the
-figures' quick configs (what CI builds)."""
+:func:`reports.figures.build`. ``quick``: fewer instances, no worst-case or boundary search, no minute-long
+proofs, the figures' quick configs (what CI builds)."""
 
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ def _claims_section(verdicts: list[engine.Verdict], quick: bool) -> str:
             rf"\multicolumn{{6}}{{p{{0.95\textwidth}}}}{{\footnotesize {tex.text(v.statement)}}} \\[2pt]"
         )
     mode = f"{INSTANCES[quick]} random instances per claim" + (
-        "; quick report: no worst-case search, minute-long proofs skipped" if quick else ""
+        "; quick report: no worst-case or boundary search, minute-long proofs skipped" if quick else ""
     )
     head = (
         "\\begin{longtable}{p{0.19\\textwidth}p{0.12\\textwidth}p{0.08\\textwidth}p{0.05\\textwidth}"

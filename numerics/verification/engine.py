@@ -129,11 +129,11 @@ def _is_inequality(claim: Claim) -> bool:
     return not isinstance(claim.conclusion, sp.Eq)
 
 
-def worst_case(check: Check, starts: list[Outcome], *, relaxed: bool = False) -> Outcome | None:
+def worst_case(check: Check, starts: list[Outcome]) -> Outcome | None:
     """Maximise the slack from each start by Nelder–Mead over the free coordinates of the unit box.
 
-    Inadmissible points score −1 (below any slack of an admissible point), so the simplex is pushed back into
-    the admissible set; a diverged point scores +∞ (it is a failure)."""
+    Inadmissible points count as slack −1 (below that of any admissible point), so the simplex is pushed back
+    into the admissible set; a diverged point ends the search (it is a failure, and nothing is worse)."""
     space = check.space
     free = [i for i, p in enumerate(space.params) if not p.fixed]
     best: Outcome | None = None
@@ -149,7 +149,7 @@ def worst_case(check: Check, starts: list[Outcome], *, relaxed: bool = False) ->
         def objective(z: np.ndarray, u0: np.ndarray = u0) -> float:
             u = u0.copy()
             u[free] = np.clip(z, 0.0, 1.0)
-            o = evaluate(check, space.at(u), relaxed=relaxed)
+            o = evaluate(check, space.at(u))
             better(o)
             if o.kind == "inadmissible":
                 return 1.0
@@ -180,7 +180,7 @@ class _Found(Exception):
     """Stops a search at the first diverged instance: nothing is worse."""
 
 
-def shrink(check: Check, failure: Outcome, *, relaxed: bool = False) -> Outcome:
+def shrink(check: Check, failure: Outcome) -> Outcome:
     """A simpler failing instance: each free parameter moved towards its simple value by bisection, then
     rounded to the fewest significant digits that keep the instance failing (as hypothesis shrinks)."""
     space = check.space
@@ -188,7 +188,7 @@ def shrink(check: Check, failure: Outcome, *, relaxed: bool = False) -> Outcome:
 
     def attempt(p: Param, x: float) -> Outcome | None:
         params = dict(_drawn(space, current.params), **{p.name: x})
-        o = evaluate(check, params, relaxed=relaxed)
+        o = evaluate(check, params)
         return o if o.failed else None
 
     for _ in range(SHRINK_PASSES):
@@ -341,7 +341,7 @@ def _run(
             verdict.counterexample["reproduce"] = reproduce_command(
                 claim.id, _drawn(check.space, small.params), prefix
             )
-        if claim.uncertain:
+        if search and claim.uncertain:
             verdict.boundary = [
                 boundary(check, name, limit, rng, n) for name, limit in check.boundary.items()
             ]
