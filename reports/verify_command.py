@@ -12,6 +12,8 @@ import argparse
 import importlib.util
 import json
 import math
+import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -49,6 +51,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--at", default=None, metavar="K=V,...", help="evaluate one --claim at these parameters")
     p.add_argument("--no-search", action="store_true", help="skip the worst-case and boundary searches")
     p.add_argument("--no-cache", action="store_true", help="run every sympy proof, ignoring the proof cache")
+    p.add_argument(
+        "--jobs", default=str(os.cpu_count() or 1), metavar="N", help="worker processes [default: the CPUs]"
+    )
     p.add_argument("--list", action="store_true", help="list the claims and exit")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
@@ -93,20 +98,59 @@ def select(spec: str | None, ids: Sequence[str] | None) -> list[Claim]:
     return chosen
 
 
-def verdicts(
-    claims: Sequence[Claim],
-    *,
-    instances: int,
-    seed: int,
-    search: bool,
-    use_cache: bool,
-    owner: dict[str, str],
-) -> Iterator[engine.Verdict]:
+def _verify_one(claim: Claim, settings: dict[str, Any]) -> engine.Verdict:
+    owner = settings["owner"]
+    prefix = "maml-theory verify" + (f" --load {owner[claim.id]}" if claim.id in owner else "")
+    return engine.verify(
+        claim,
+        instances=settings["instances"],
+        seed=settings["seed"],
+        search=settings["search"],
+        use_cache=settings["use_cache"],
+        reproduce_prefix=prefix,
+    )
+
+
+def _verify_group(task: tuple[list[str], dict[str, Any]]) -> list[engine.Verdict]:
+    """A worker's job: the claims are looked up in the registry it inherited when it was forked."""
+    ids, settings = task
+    by_id = {c.id: c for c in registered()}
+    return [_verify_one(by_id[i], settings) for i in ids]
+
+
+def groups(claims: Sequence[Claim]) -> list[list[Claim]]:
+    """Claims that share a derivation go to one worker (the two expected-update claims of a method reuse one
+    expectation, cached in the process); the groups holding a slow proof go first, so that the workers finish
+    at about the same time."""
+    by_key: dict[str, list[Claim]] = {}
     for c in claims:
-        prefix = "maml-theory verify" + (f" --load {owner[c.id]}" if c.id in owner else "")
-        yield engine.verify(
-            c, instances=instances, seed=seed, search=search, use_cache=use_cache, reproduce_prefix=prefix
-        )
+        key = "R.expected." + c.id.rsplit(".", 1)[1] if c.id.startswith("R.expected.") else c.id
+        by_key.setdefault(key, []).append(c)
+    return sorted(by_key.values(), key=lambda g: not any(c.slow for c in g))
+
+
+def verdicts(claims: Sequence[Claim], *, jobs: int, **settings: Any) -> Iterator[engine.Verdict]:
+    """The verdicts in the claims' order. ``jobs`` > 1: that many forked worker processes (they inherit the
+    registry, a user's loaded claims included); each verdict is independent of the others (a claim's draws
+    are seeded by its id), so the result does not depend on ``jobs``."""
+    if jobs == 1 or len(claims) < 2:
+        for c in claims:
+            yield _verify_one(c, settings)
+        return
+    order = {c.id: i for i, c in enumerate(claims)}
+    ready: dict[int, engine.Verdict] = {}
+    following = 0
+    pool = multiprocessing.get_context("fork").Pool(jobs)
+    try:
+        tasks = [([c.id for c in g], settings) for g in groups(claims)]
+        for done in pool.imap_unordered(_verify_group, tasks):
+            ready.update((order[x.id], x) for x in done)
+            while following in ready:
+                yield ready.pop(following)
+                following += 1
+        pool.close()
+    finally:
+        pool.terminate()  # on Ctrl-C too: no worker outlives the command
 
 
 def parse_at(text: str) -> dict[str, float]:
@@ -164,12 +208,14 @@ def run(args: argparse.Namespace) -> int:
         return 0 if point["outcome"] in ("holds", "inadmissible") else 1
     instances = count("instances", args.instances, low=0)
     seed = count("seed", args.seed, low=0)
+    jobs = count("jobs", args.jobs, low=1)
     start = time.perf_counter()
     done: list[engine.Verdict] = []
     interrupted = False
     try:
         for verdict in verdicts(
             claims,
+            jobs=jobs,
             instances=instances,
             seed=seed,
             search=not args.no_search,

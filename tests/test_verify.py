@@ -152,7 +152,9 @@ def test_a_raising_claim_is_an_error_and_the_others_still_run(tmp_path, capsys) 
 def test_ctrl_c_keeps_the_json_valid(tmp_path, capsys) -> None:
     path = tmp_path / "claims.py"
     path.write_text(USER_FILE.format(observe="raise KeyboardInterrupt", id="T.interrupts"))
-    code = main(["verify", "--load", str(path), "--claim", "L.gain.ceiling", "T.interrupts", "--json"])
+    code = main(
+        ["verify", "--load", str(path), "--claim", "L.gain.ceiling", "T.interrupts", "--json", "--jobs", "1"]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 130 and out["interrupted"] is True
     assert [c["id"] for c in out["claims"]] == ["L.gain.ceiling"]
@@ -204,6 +206,29 @@ def test_json_lists_the_required_keys_per_claim(capsys) -> None:
         "L.gain.ceiling": "proved",
         "L.gain.any_mixture": "holds",
     }
+
+
+def test_workers_give_the_same_verdicts_in_the_same_order(capsys) -> None:
+    args = [
+        "verify",
+        "--claim",
+        "L.gain.ceiling",
+        "R.contraction",
+        "L.gain.any_mixture",
+        "--json",
+        "--no-cache",
+    ]
+    outs = []
+    for jobs in ("1", "2"):
+        assert main([*args, "--jobs", jobs]) == 0
+        outs.append(
+            [
+                {k: v for k, v in c.items() if k != "seconds"}
+                for c in json.loads(capsys.readouterr().out)["claims"]
+            ]
+        )
+    assert outs[0] == outs[1]
+    assert {c["id"] for c in outs[0]} == {"L.gain.ceiling", "R.contraction", "L.gain.any_mixture"}
 
 
 def test_proof_cache_is_keyed_on_the_theory(fresh_cache) -> None:
