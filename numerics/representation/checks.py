@@ -36,6 +36,8 @@ BOUND_FLOOR = 1e-10
 RATE_START = 1e-4
 RATE_END = 1e-9
 RATE_MAX_STEPS = 3000
+RATE_SEARCH = 60
+"""Worst-case evaluations for R.rate: each is a run of up to 3000 steps."""
 THEOREM_SEARCH = 60
 """Worst-case evaluations for a theorem claim: each is a 300-step run, and the slack's maximum sits at T = 1
 (dist_1 ≈ dist_0 against a bound of 1), which the random draws find already."""
@@ -195,7 +197,7 @@ def theorem(method: str):
 def _bind_all() -> None:
     claims = {c.id: c for c in registered("R.")}
     bind(Check(claims["R.contraction"], CONTRACTION, contraction))
-    bind(Check(claims["R.rate"], RATE, rate))
+    bind(Check(claims["R.rate"], RATE, rate, search_budget=RATE_SEARCH))
     for method in META:
         bind(
             Check(

@@ -8,8 +8,8 @@ For one claim:
    space (seeded per claim: the draws of a claim do not depend on which other claims run), the admissible ones
    evaluated, and the worst slack kept (observed over bound for an inequality lhs ≤ rhs, the relative residual
    for an identity: :class:`theory.claims.Evaluation`);
-3. for an inequality, a worst-case search: Nelder–Mead on the slack over the unit box of the space, started
-   from the worst random instances; it reports how close the claim comes to failing, or breaks it;
+3. a worst-case search: Nelder–Mead on the slack (an identity's residual) over the unit box of the space,
+   started from the worst random instances; it reports how close the claim comes to failing, or breaks it;
 4. a failure is shrunk the way hypothesis shrinks: each parameter in turn is moved towards its simple value
    (bisection) and then rounded to as few significant digits as keep it failing;
 5. for a reconstructed claim with uncertain hypotheses, a boundary search per named parameter: the uncertain
@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import scipy.optimize
-import sympy as sp
 
 from numerics.verification import proofs
 from numerics.verification.checks import Check, Diverged, Inadmissible, check_of
@@ -123,10 +122,6 @@ def _rng(claim_id: str, seed: int) -> np.random.Generator:
 
 def _drawn(space: Space, params: Mapping[str, float]) -> dict[str, float]:
     return {n: params[n] for n in space.names}
-
-
-def _is_inequality(claim: Claim) -> bool:
-    return not isinstance(claim.conclusion, sp.Eq)
 
 
 def worst_case(check: Check, starts: list[Outcome]) -> Outcome | None:
@@ -328,7 +323,7 @@ def _run(
         if admissible:
             worst = max(admissible, key=lambda o: o.slack)
             verdict.worst_slack, verdict.worst_instance = worst.slack, _drawn(check.space, worst.params)
-        if search and admissible and failure is None and _is_inequality(claim):
+        if search and admissible and failure is None:
             starts = sorted(admissible, key=lambda o: -o.slack)[:SEARCH_STARTS]
             found = worst_case(check, starts)
             if found is not None:
