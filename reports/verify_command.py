@@ -119,13 +119,11 @@ def _verify_group(task: tuple[list[str], dict[str, Any]]) -> list[engine.Verdict
 
 
 def groups(claims: Sequence[Claim]) -> list[list[Claim]]:
-    """Claims that share a derivation go to one worker (the two expected-update claims of a method reuse one
-    expectation, cached in the process); the groups holding a slow proof go first, so that the workers finish
-    at about the same time."""
+    """Claims that share a computation (``Claim.shares``) go to one worker; the groups holding a slow proof go
+    first, so that the workers finish at about the same time."""
     by_key: dict[str, list[Claim]] = {}
     for c in claims:
-        key = "R.expected." + c.id.rsplit(".", 1)[1] if c.id.startswith("R.expected.") else c.id
-        by_key.setdefault(key, []).append(c)
+        by_key.setdefault(c.shares or c.id, []).append(c)
     return sorted(by_key.values(), key=lambda g: not any(c.slow for c in g))
 
 

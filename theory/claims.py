@@ -68,6 +68,9 @@ class Claim:
     uncertain: tuple[sp.Basic, ...] = ()
     slow: bool = False
     """Its proof takes sympy about a minute (the quick report and the default test run leave it out)."""
+    shares: str = ""
+    """Claims with the same non-empty ``shares`` reuse one computation, cached in the process (the verifier
+    runs them in one worker)."""
 
     @cached_property
     def symbols(self) -> tuple[sp.Symbol, ...]:

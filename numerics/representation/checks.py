@@ -43,6 +43,10 @@ THEOREM_SEARCH = 60
 (dist_1 ≈ dist_0 against a bound of 1), which the random draws find already."""
 
 
+SEED = Param("seed", 0, 2**31 - 1, integer=True, fixed=True)
+"""Every instance's draws (B_*, heads, B_0) come from its seed, which searches hold fixed."""
+
+
 def _shape(values: Mapping[str, float]) -> dict[str, float]:
     return {"d": values["k"] + values["d_extra"], "n": values["k"] + values["n_extra"]}
 
@@ -62,6 +66,18 @@ def _task_set(params: Mapping[str, float]) -> tuple[np.random.Generator, int, in
 def _moments(heads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (ascending) and eigenvectors of Λ = (1/n) Σ θ_iθ_iᵀ."""
     return np.linalg.eigh(heads.T @ heads / heads.shape[0])
+
+
+def _start(
+    B_star: np.ndarray, B_perp: np.ndarray, sines: np.ndarray, Q: np.ndarray, V: np.ndarray, alpha: float
+) -> np.ndarray:
+    """B_0 = (B_*Q cos Θ + B_⊥[:, :k] sin Θ)QᵀV/√α: principal angles arcsin(sines) to col(B_*), tilted
+    along the columns of the orthogonal Q (at most d − k sines non-zero), V orthogonal; αB_0ᵀB_0 = I."""
+    k = B_star.shape[1]
+    lift = np.zeros_like(B_star)
+    j = min(k, B_perp.shape[1])
+    lift[:, :j] = B_perp[:, :j] * sines[:j]
+    return (B_star @ Q * np.sqrt(1 - sines**2) + lift) @ Q.T @ V / math.sqrt(alpha)
 
 
 def run(
@@ -85,7 +101,7 @@ CONTRACTION = Space(
         Param("n", 1, 8, integer=True),
         Param("alpha", 0.05, 1.0, log=True),
         Param("c", 0.01, 1.0, log=True),
-        Param("seed", 0, 2**31 - 1, integer=True, fixed=True),
+        SEED,
     ),
     derive=lambda v: {"d": v["k"] + v["d_extra"]},
 )
@@ -110,15 +126,22 @@ def contraction(params: Mapping[str, float]) -> dict[str, float]:
     }
 
 
+def _task_params(n_extra_low: int) -> tuple[Param, ...]:
+    """k ≤ 3, d = k + 1..8, n = k + n_extra_low..10 fixed tasks, α ∈ [0.05, 1] (log scale)."""
+    return (
+        Param("k", 1, 3, integer=True),
+        Param("d_extra", 1, 8, integer=True),
+        Param("n_extra", n_extra_low, 10, integer=True),
+        Param("alpha", 0.05, 1.0, log=True),
+    )
+
+
 RATE = Space(
     (
         Param("method", 0, len(META) - 1, integer=True),
-        Param("k", 1, 3, integer=True),
-        Param("d_extra", 1, 8, integer=True),
-        Param("n_extra", 1, 10, integer=True),
-        Param("alpha", 0.05, 1.0, log=True),
+        *_task_params(1),
         Param("h", 0.05, 0.5),
-        Param("seed", 0, 2**31 - 1, integer=True, fixed=True),
+        SEED,
     ),
     derive=_shape,
 )
@@ -130,13 +153,11 @@ def rate(params: Mapping[str, float]) -> dict[str, float]:
     rng, d, k, _, heads = _task_set(params)
     alpha = params["alpha"]
     B_star, B_perp = _frame(rng, d, k)
-    lam, vec = _moments(heads)
-    v = vec[:, 0]
-    tilt = (math.cos(RATE_START) - 1) * np.outer(B_star @ v, v) + math.sin(RATE_START) * np.outer(
-        B_perp[:, 0], v
-    )
+    lam, vec = _moments(heads)  # vec[:, 0]: Λ's slowest direction
+    sines = np.zeros(k)
+    sines[0] = RATE_START
     V = np.linalg.qr(rng.standard_normal((k, k)))[0]
-    B0 = (B_star + tilt) @ V / math.sqrt(alpha)
+    B0 = _start(B_star, B_perp, sines, vec, V, alpha)
     beta = params["h"] / (alpha * lam[-1])
     T = min(RATE_MAX_STEPS, math.ceil(math.log(RATE_START / RATE_END) / (beta * alpha * lam[0])) + 1)
     dist = run(META[int(params["method"])], alpha, beta, T, B_star, B0, heads)
@@ -146,13 +167,10 @@ def rate(params: Mapping[str, float]) -> dict[str, float]:
 
 THEOREM = Space(
     (
-        Param("k", 1, 3, integer=True),
-        Param("d_extra", 1, 8, integer=True),
-        Param("n_extra", 0, 10, integer=True),
-        Param("alpha", 0.05, 1.0, log=True),
+        *_task_params(0),
         Param("c", 0.01, 0.25, log=True),
         Param("dist_0", 0.05, 0.94),
-        Param("seed", 0, 2**31 - 1, integer=True, fixed=True),
+        SEED,
     ),
     derive=_shape,
 )
@@ -164,15 +182,13 @@ def theorem(method: str):
         rng, d, k, _, heads = _task_set(params)
         alpha, dist_0 = params["alpha"], params["dist_0"]
         B_star, B_perp = _frame(rng, d, k)
-        # Principal angles θ_1 = arcsin dist_0 ≥ θ_2 ≥ …: B_0 = (B_* cos Θ + B_⊥ sin Θ)V/√α, so αB_0ᵀB_0 = I.
+        # Principal angles θ_1 = arcsin dist_0 ≥ θ_2 ≥ … (as many as the complement has room for).
         j = min(k, d - k)
         sines = np.zeros(k)
         sines[0] = dist_0
         sines[1:j] = dist_0 * rng.random(j - 1)
-        lift = np.zeros((d, k))
-        lift[:, :j] = B_perp[:, :j] * sines[:j]
         V = np.linalg.qr(rng.standard_normal((k, k)))[0]
-        B0 = (B_star * np.sqrt(1 - sines**2) + lift) @ V / math.sqrt(alpha)
+        B0 = _start(B_star, B_perp, sines, np.eye(k), V, alpha)
         lam, _ = _moments(heads)
         E_0 = 0.9 - dist_0**2
         kappa = math.sqrt(lam[-1] / lam[0])

@@ -225,6 +225,7 @@ def _register_all() -> None:
                 sp.Eq(sp.Symbol("residual"), 0),
                 prove=lambda m=method, z=zero_head: _expected_limit_proof(m, z),
                 slow=slow,
+                shares=f"expected update of {method}",
             )
         )
         register(
@@ -238,6 +239,7 @@ def _register_all() -> None:
                 sp.Eq(sp.Symbol("dE_dm_out"), 0),
                 prove=lambda m=method, z=zero_head: _outer_free_proof(m, z),
                 slow=slow,
+                shares=f"expected update of {method}",
             )
         )
     # Fresh names: the proof lambdas above close over a_next and e_next, which must not be rebound.
