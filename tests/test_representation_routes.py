@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from numerics.representation import closed_form, oracle, simulate
-from numerics.representation.instances import Instance, draw_round
+from numerics.representation.instances import Instance, draw_round, haar_frame
 from theory.representation.model import METHODS
 
 
@@ -67,3 +67,17 @@ def test_expected_finite_sample_update_matches_monte_carlo(method, zero_head, m_
     # The check has power: the meta-learners' finite-sample bias (in G_B at least; FO-ANIL's G_w has none,
     # w_i being linear in the inner batch) is resolved, so the population update is rejected. NAL has no bias.
     assert (max(against_population) > 6) == (method != "nal"), against_population
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_derived_contraction_matrix_gives_the_simulator_step(method):
+    # B_⊥ᵀB⁺ = B_⊥ᵀB(I − βC̄) at a general state (w ≠ 0, B off the fixed point), B⁺ from the simulator.
+    rng = np.random.default_rng(7)
+    d, k, n, alpha, beta = 9, 3, 6, 0.3, 0.7
+    B_star = haar_frame(rng, d, k, (4,))
+    B_perp = np.linalg.svd(B_star, full_matrices=True)[0][..., :, k:]
+    B, w, heads = rng.standard_normal((4, d, k)), rng.standard_normal((4, k)), rng.standard_normal((4, n, k))
+    B_next, _ = simulate.step(method, B, w, B_star, heads, alpha, beta)
+    C = closed_form.contraction(method, B, w, B_star, heads, alpha)
+    perp = np.swapaxes(B_perp, -1, -2)
+    assert np.max(np.abs(perp @ B_next - perp @ B @ (np.eye(k) - beta * C))) <= 1e-10

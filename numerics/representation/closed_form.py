@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 
 from numerics.compiled import numpy_function
-from theory.representation import finite_sample, losses, updates
+from theory.representation import finite_sample, losses, structure, updates
 from theory.representation import model as R
 
 _SCALARS = (R.d, R.k, R.alpha, losses.sigma, losses.m_in)
@@ -74,3 +74,26 @@ def update(
         result.append(np.asarray(main(B, col, B_star, lam, bar, *scalars, *means), dtype=np.float64))
     g_b, g_w = result
     return g_b.reshape(d, k), g_w.reshape(k)
+
+
+@cache
+def _contraction(method: str):
+    return numpy_function((R.B, R.w, R.B_star, R.theta, *_SCALARS), structure.perpendicular(method)["C"])
+
+
+def contraction(
+    method: str, B: np.ndarray, w: np.ndarray, B_star: np.ndarray, heads: np.ndarray, alpha: float
+) -> np.ndarray:
+    """C̄ = (1/n) Σ_i C(θ_i), the derived per-task C of B_⊥ᵀB⁺ = B_⊥ᵀB(I − βC̄) (claims ``R.perp.<method>``),
+    for one population round. B (…, d, k), w (…, k), B_star (…, d, k), heads (…, n, k); returns (…, k, k),
+    leading (run) axes looped over."""
+    f = _contraction(method)
+    d, k = B.shape[-2:]
+    lead = B.shape[:-2]
+    B_star = np.broadcast_to(B_star, B.shape)
+    out = np.empty((*lead, k, k))
+    for idx in np.ndindex(*lead):
+        col = w[idx].reshape(k, 1)
+        per_task = [f(B[idx], col, B_star[idx], th.reshape(k, 1), d, k, alpha, 0.0, 1.0) for th in heads[idx]]
+        out[idx] = np.mean(np.broadcast_to(per_task, (len(per_task), k, k)), axis=0)
+    return out

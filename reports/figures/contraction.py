@@ -2,15 +2,11 @@
 
 Every method's outer step leaves the wrong-subspace part E = B_⊥ᵀB as E⁺ = E(I − βC̄), C̄ the round mean of a
 per-task C (claims ``R.perp.<method>``, read off by :func:`theory.representation.structure.perpendicular`).
-:func:`contraction_matrix` evaluates C̄ in numpy from the state (B, w) and the round's heads θ_i, population
-loss, with r⁰_i = Bw − B_*θ_i, w_i = w − αBᵀr⁰_i, r_i = Bw_i − B_*θ_i, g_i = Bᵀr_i, P = I − αwwᵀ:
-- NAL: C = wwᵀ (rank one: at most one direction contracts per step);
-- FO-ANIL: C = w_iw_iᵀ;  exact ANIL: C = w_iw_iᵀ − α(wg_iᵀ + g_iwᵀ);
-- FO-MAML: C = P w_iw_iᵀ;  exact MAML: C = P w_iw_iᵀ P − α(u_iwᵀ + wu_iᵀ), u_i = B_iᵀ(B_iw_i − B_*θ_i),
-  B_i = B − αr⁰_iwᵀ.
-At w = 0, C̄ = (1/n)Σ w_iw_iᵀ = α²BᵀMB (claim ``R.diversity``): every direction of col(B_*ᵀB) contracts.
-The eigenvalues of βC̄_t are the per-step contraction of each direction: E⁺ = E(I − βC̄_t).
-"""
+:func:`numerics.representation.closed_form.contraction` evaluates the derived C̄ (compiled from sympy) at
+the simulator's state (B, w) and the round's heads θ_i, population loss: NAL's C = wwᵀ has rank one (at most
+one direction contracts per step), FO-ANIL's C = w_iw_iᵀ, and so on per method. At w = 0, C̄ = (1/n)Σ w_iw_iᵀ
+= α²BᵀMB (claim ``R.diversity``): every direction of col(B_*ᵀB) contracts. The eigenvalues of βC̄_t are the
+per-step contraction of each direction: E⁺ = E(I − βC̄_t)."""
 
 from __future__ import annotations
 
@@ -21,7 +17,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from numerics.representation.instances import Instance, draw_problem, draw_round, method_name
+from numerics.representation import closed_form
+from numerics.representation.instances import Instance, draw_problem, draw_round
 from numerics.representation.simulate import step
 from reports.figures import common
 from reports.figures.progress import Progress
@@ -30,39 +27,6 @@ _ORDINALS = {2: "second", 3: "third"}
 
 ROUND_OFF = 1e-12
 """An eigenvalue of βC̄ below this fraction of the largest one is round-off of an exact zero."""
-
-
-def _outer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return a[..., :, None] * b[..., None, :]
-
-
-def contraction_matrix(
-    method: str, B: np.ndarray, w: np.ndarray, B_star: np.ndarray, heads: np.ndarray, alpha: float
-) -> np.ndarray:
-    """C̄ of the module docstring for one population round: B (…, d, k), w (…, k), B_star (…, d, k),
-    heads (…, n, k); returns (…, k, k). Leading (run) axes broadcast."""
-    method = method_name(method)
-    if method == "nal":
-        return _outer(w, w)
-    Bt = np.swapaxes(B, -1, -2)
-    targets = heads @ np.swapaxes(B_star, -1, -2)  # B_*θ_i, (…, n, d)
-    r0 = (B @ w[..., None])[..., None, :, 0] - targets
-    w_i = w[..., None, :] - alpha * (r0 @ B)
-    heads_outer = _outer(w_i, w_i).mean(axis=-3)
-    if method == "fo-anil":
-        return heads_outer
-    if method == "anil":
-        g = (w_i @ Bt - targets) @ B
-        cross = _outer(w[..., None, :], g)
-        return heads_outer - alpha * (cross + np.swapaxes(cross, -1, -2)).mean(axis=-3)
-    P = np.eye(w.shape[-1]) - alpha * _outer(w, w)
-    if method == "fo-maml":
-        return P @ heads_outer
-    B_i = B[..., None, :, :] - alpha * _outer(r0, np.broadcast_to(w[..., None, :], w_i.shape))
-    residual = (B_i @ w_i[..., None])[..., 0] - targets
-    u = (np.swapaxes(B_i, -1, -2) @ residual[..., None])[..., 0]
-    cross = _outer(u, np.broadcast_to(w[..., None, :], u.shape))
-    return P @ heads_outer @ P - alpha * (cross + np.swapaxes(cross, -1, -2)).mean(axis=-3)
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,7 +55,7 @@ def trace(method: str, inst: Instance, seed: int, runs: int) -> Trace:
     eigenvalues = np.empty((runs, inst.T, inst.k))
     for t in range(inst.T):
         heads, _ = draw_round(inst, streams, B_star, fixed)
-        C = contraction_matrix(method, B, w, B_star, heads, inst.alpha)
+        C = closed_form.contraction(method, B, w, B_star, heads, inst.alpha)
         eigenvalues[:, t] = np.linalg.eigvalsh(inst.beta * (C + np.swapaxes(C, -1, -2)) / 2)
         B, w = step(method, B, w, B_star, heads, inst.alpha, inst.beta)
     if not (np.all(np.isfinite(B)) and np.all(np.isfinite(w))):
