@@ -1,9 +1,11 @@
 """The LaTeX report: both models with their conventions, every derivation step by step, every claim with its
 verdict, and the figures; compiled to PDF by latexmk (pdflatex) when it is installed.
 
-Each derivation is printed from its recorded steps (:meth:`theory.derivation.Derivation.latex`): a rewrite of
-the line above is machine-checked and marked; a step that defines a new quantity by an operation names the
-operation, and the claims section reports the check of what it produced. The claims table is
+Each derivation is printed from its recorded steps (:meth:`theory.derivation.Derivation.latex`), every line
+marked with its machine check (:meth:`theory.derivation.Derivation.checks`): a rewrite of the line above by
+canonical forms, sympy or exact rational points; an operation (derivative, expectation, task average,
+substitution, limit, recurrence) redone another way at exact random rational points; a definition marked as
+such. Under each derivation stands the claim (or numeric route) that checks its result. The claims table is
 :func:`numerics.verification.engine.verify` run on every registered claim; the figures are
 :func:`reports.figures.build`. ``quick``: fewer instances, no worst-case or boundary search, no minute-long
 proofs, the figures' quick configs (what CI builds)."""
@@ -134,11 +136,18 @@ def _derivation_section(quick: bool, verdicts: dict[str, engine.Verdict]) -> str
         parts.append(f"\\subsection{{{tex.text(heading)}}}")
         parts.extend(d.latex(symmetric) + "\n\n" + _result_check(d, verdicts) for d in dvs)
     note = (
-        "Each derivation is printed from the steps the code recorded while deriving. A line that rewrites "
-        "the line above is checked by machine (sympy canonical forms, or exact evaluation at random "
-        "rational points) and marked ✓; a line that defines a new quantity names the operation that "
-        "produced it, and below each derivation stands what checks its result: a claim (with its verdict "
-        "from the claims section) or the numeric route of the tests."
+        "Each derivation is printed from the steps the code recorded while deriving, and every displayed "
+        "equality is checked by machine and marked ✓ with how. A line that rewrites the line above is "
+        "compared with it (sympy canonical forms in general dimension, and exact evaluation at random "
+        "rational points). A line produced by an operation is checked by redoing the operation another way "
+        "at exact random rational points in small concrete dimensions: a gradient by the directional "
+        "derivative d/dt f(X + tV) at t = 0 against tr(∇ᵀV); an expectation over Gaussians by expanding the "
+        "explicit polynomial in the Gaussian coordinates and averaging it monomial by monomial (not by Wick "
+        "pairing); a task average by averaging over explicit heads; a substitution by evaluating the "
+        "expression before it at the substituted values; a limit by the leading coefficients; a solved "
+        "recurrence by iterating it. A line that defines its left-hand side says so. Below each derivation "
+        "stands what checks its result: a claim (with its verdict from the claims section) or the numeric "
+        "route of the tests."
     )
     return _section("Derivations", tex.text(note) + "\n\n" + "\n\n".join(parts))
 

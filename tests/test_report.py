@@ -15,6 +15,7 @@ from reports.cli import main
 from theory import tex
 from theory.claims import registered
 from theory.derivation import Derivation
+from theory.relations import definition
 
 SECTIONS = ("Provenance", "Spec L: the task landscape", "Spec R: representation learning", "Derivations")
 
@@ -68,17 +69,18 @@ def test_rewrites_are_checked_and_a_wrong_one_is_flagged() -> None:
     a, b = sp.symbols("a b", positive=True)
     X = sp.MatrixSymbol("X", 3, 3)
     dv = Derivation("T.d", "t", "tests")
-    dv.step("define", (a + b) ** 2, "s")
+    dv.step("define", (a + b) ** 2, "s", by=definition())
     dv.step("expand", a**2 + 2 * a * b + b**2, "s")
     dv.step("wrong", a**2 + b**2, "s")
     dv.step("a matrix", X * (X + X.T), "M")
     dv.step("expand", X * X + X * X.T, "M")
     dv.step("not symmetric", X * X + X * X, "M")
     kinds = [(c.kind, c.ok) for c in dv.checks()]
-    assert kinds[0] == ("operation", True) and kinds[3] == ("operation", True)
+    assert kinds[0] == ("definition", True) and kinds[3] == ("unchecked", False)
     assert [ok for _, ok in kinds[1:3]] == [True, False] and [ok for _, ok in kinds[4:]] == [True, False]
     assert dv.checks((X,))[5].ok  # with X symmetric, XXᵀ = XX
-    assert "CHECK FAILED" in dv.latex() and r"\checkmark" in dv.latex()
+    latex = dv.latex()
+    assert "CHECK FAILED" in latex and r"\checkmark" in latex and "NOT CHECKED" in latex
 
 
 def test_long_sums_break_between_summands() -> None:

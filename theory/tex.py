@@ -24,6 +24,7 @@ UNICODE = {
     "µ": r"\mu",
     "ν": r"\nu",
     "ξ": r"\xi",
+    "ζ": r"\zeta",
     "π": r"\pi",
     "ρ": r"\rho",
     "σ": r"\sigma",

@@ -17,31 +17,54 @@ from theory import matrix_forms as mf
 from theory.derivation import Derivation
 from theory.landscape import model as M
 from theory.moments import expect
+from theory.relations import batch_mean, definition, equals, expectation, gradient, limit, recurrence
+
+_WICK = "E over explicit Gaussians x = Lζ, z (and m samples of each), monomial by monomial"
 
 
 @cache
 def task_loss() -> Derivation:
     """f(w) = E_{x,z} ½(xᵀw − y)², by Wick pairing over x ~ N(0, Σ) and z ~ N(0, σ²)."""
-    dv = Derivation("L.task_loss", "Population task loss", "spec L §1")
-    loss = dv.step("per-sample loss, y = xᵀw* + z", M.per_sample_loss(M.w), "ℓ(w)")
+    dv = Derivation("L.task_loss", "Population task loss", "spec L §1", points=M.POINTS)
+    loss = dv.step(
+        "per-sample loss, y = xᵀw* + z",
+        M.per_sample_loss(M.w),
+        "ℓ(w)",
+        by=definition("the model's per-sample loss"),
+    )
     dv.step("expand", mf.expand_matrix(loss, [M.Sigma]), "ℓ(w)")
     mean = expect(loss, gaussians=(M.x_law, M.z_law))
-    dv.step("Wick pairing over x ~ N(0, Σ), z ~ N(0, σ²)", mf.expand_matrix(mean, [M.Sigma]), "f(w)")
+    dv.step(
+        "Wick pairing over x ~ N(0, Σ), z ~ N(0, σ²)",
+        mf.expand_matrix(mean, [M.Sigma]),
+        "f(w)",
+        by=expectation(loss, _WICK, gaussians=(M.x_law, M.z_law)),
+    )
     return dv
 
 
 @cache
 def inner_gradient() -> Derivation:
     """ĝ(w) = (1/m) Σ_j ∇_w ℓ(w; x_j, y_j), written through the batch statistics Σ̂ and ĉ."""
-    dv = Derivation("L.inner_gradient", "Inner-loop gradient on a batch", "spec L §1")
-    grad = dv.step("∂/∂w of ℓ(w)", M.per_sample_loss(M.w).diff(M.w), "∇ℓ(w)")
+    dv = Derivation("L.inner_gradient", "Inner-loop gradient on a batch", "spec L §1", points=M.POINTS)
+    grad = dv.step(
+        "∂/∂w of ℓ(w)",
+        M.per_sample_loss(M.w).diff(M.w),
+        "∇ℓ(w)",
+        by=gradient(M.per_sample_loss(M.w), M.w, "d/dt ℓ(w + t dw) at t = 0 equals ∇ℓᵀdw for a random dw"),
+    )
     grad = dv.step("expand", mf.expand_matrix(grad), "∇ℓ(w)")
     # ∇ℓ is linear in the per-sample features x xᵀ and x z, so its batch mean is the same expression in
     # their batch means Σ̂ and ĉ.
     averaged = grad.subs({M.x * M.x.T: M.Sigma_hat, M.x * M.z: M.c_hat})
     if averaged.has(M.x) or averaged.has(M.z):
         raise AssertionError("the inner gradient is not linear in x xᵀ and x z")
-    dv.step("average over the batch: Σ̂ = (1/m)Σ x_j x_jᵀ, ĉ = (1/m)Σ x_j z_j", averaged, "ĝ(w)")
+    dv.step(
+        "average over the batch: Σ̂ = (1/m)Σ x_j x_jᵀ, ĉ = (1/m)Σ x_j z_j",
+        averaged,
+        "ĝ(w)",
+        by=batch_mean(grad, M.batch(M.m), "(1/m)Σ_j ∇ℓ(w; x_j, z_j) at m random samples"),
+    )
     return dv
 
 
@@ -54,18 +77,34 @@ def adapted_excess(exact: bool = False) -> Derivation:
         "L.adapted_excess" + (".exact" if exact else ""),
         "Adapted excess risk of one task" + (", exact inner gradient" if exact else ""),
         "spec L §3.2",
+        points=M.POINTS,
     )
     g = inner_gradient().result
+    centre = {M.w: M.w_star + M.e}
     step = dv.step(
         "w⁺ − w* = w − αĝ(w) − w*, w = w* + e",
-        (M.w - M.alpha * g - M.w_star).subs(M.w, M.w_star + M.e),
+        (M.w - M.alpha * g - M.w_star).subs(centre),
         "e⁺",
+        by=equals(M.w - M.alpha * g - M.w_star, "w − αĝ(w) − w* evaluated at w = w* + e", given=centre),
     )
     step = dv.step("collect", mf.expand_matrix(step, [M.Sigma]), "e⁺")
     f = task_loss().result
     # f(v) − f(w*) = ½ (v − w*)ᵀ Σ (v − w*): the quadratic part of f around w*.
     q_f, _, _ = mf.quadratic_parts(f.subs(M.w, M.w_star + M.e), M.e, [M.Sigma])
-    excess = dv.step("f(w⁺) − f(w*) = ½ e⁺ᵀ Σ e⁺", step.T * q_f * step, "f(w⁺) − f(w*)")
+    excess = dv.step(
+        "f(w⁺) − f(w*) = ½ e⁺ᵀ Σ e⁺",
+        step.T * q_f * step,
+        "f(w⁺) − f(w*)",
+        by=equals(
+            f.xreplace({M.w: M.w_star + step}) - f.xreplace({M.w: M.w_star}),
+            "f(w* + e⁺) − f(w*) with the population loss f derived above",
+        ),
+    )
+
+    def at(e: sp.Basic) -> sp.Basic:
+        return excess.xreplace({M.e: e})
+
+    even = at(M.e) + at(-M.e) - 2 * at(sp.ZeroMatrix(M.d, 1))
     q_hat, lin_hat, const_hat = mf.quadratic_parts(excess, M.e, [M.Sigma])
     means = M.batch(size)
     q = expect(q_hat, means=means, symmetric=(M.Sigma,))
@@ -75,11 +114,42 @@ def adapted_excess(exact: bool = False) -> Derivation:
         f"E over the batch, Wick pairing: quadratic part ½ Q{suffix}",
         mf.expand_matrix(q, [M.Sigma]),
         f"½ Q{suffix}",
+        by=expectation(
+            even,
+            f"E[x(e) + x(−e) − 2x(0)] = eᵀQe for the excess x; {_WICK}",
+            means=means,
+            form=lambda h: 2 * M.e.T * h * M.e,
+        ),
     )
-    dv.step("E over the batch: linear part (odd in z)", mf.expand_matrix(lin, [M.Sigma]), "linear")
-    dv.step("E over the batch: constant part (noise)", sp.factor(const), "n")
+    linear = dv.step(
+        "E over the batch: linear part (odd in z)",
+        mf.expand_matrix(lin, [M.Sigma]),
+        "linear",
+        by=expectation(
+            at(M.e) - at(-M.e),
+            f"E[x(e) − x(−e)] is twice the linear part; {_WICK}",
+            means=means,
+            form=lambda part: 2 * part,
+        ),
+    )
+    n = dv.step(
+        "E over the batch: constant part (noise)",
+        sp.factor(const),
+        "n",
+        by=expectation(at(sp.ZeroMatrix(M.d, 1)), f"E[x(0)]; {_WICK}", means=means),
+    )
     Q = mf.expand_matrix(2 * q, [M.Sigma])
-    dv.step("so E[f(w⁺) − f(w*)] = ½ eᵀ Q e + n with", Q, f"Q{suffix}")
+    dv.step(
+        "so E[f(w⁺) − f(w*)] = ½ eᵀ Q e + n with",
+        Q,
+        f"Q{suffix}",
+        by=expectation(
+            excess,
+            f"E[f(w⁺) − f(w*)] = ½eᵀQe + linear + n; {_WICK}",
+            means=means,
+            form=lambda big_q: M.e.T * big_q * M.e / 2 + linear + n * sp.Identity(1),
+        ),
+    )
     return dv
 
 
@@ -97,10 +167,23 @@ def noise(exact: bool = False) -> sp.Expr:
 def isotropic_contraction() -> Derivation:
     """g_m(ρ): with Σ = ρ I, Q(m) = ρ g_m(ρ) I, so one step multiplies the excess ½ρ‖e‖² by g_m(ρ)
     (noise aside)."""
-    dv = Derivation("L.hardness", "Hardness: the per-step excess factor g_m(ρ)", "spec L §1, §3.2")
-    Q = dv.step("Q(m) with Σ = ρ I", mf.isotropic(curvature(), M.Sigma, M.rho), "Q(m)")
-    g = dv.step("g_m(ρ) = Q / ρ", sp.factor(mf.identity_coefficient(Q) / M.rho), "g_m(ρ)")
-    dv.step("m → ∞", sp.factor(sp.limit(g, M.m, sp.oo)), "g(ρ)")
+    dv = Derivation(
+        "L.hardness", "Hardness: the per-step excess factor g_m(ρ)", "spec L §1, §3.2", points=M.POINTS
+    )
+    iso = {M.Sigma: M.rho * M.Id}
+    Q = dv.step(
+        "Q(m) with Σ = ρ I",
+        mf.isotropic(curvature(), M.Sigma, M.rho),
+        "Q(m)",
+        by=equals(curvature(), "Q(m) evaluated at Σ = ρI", given=iso),
+    )
+    g = dv.step(
+        "g_m(ρ) = Q / ρ",
+        sp.factor(mf.identity_coefficient(Q) / M.rho),
+        "g_m(ρ)",
+        by=equals(Q, "ρ g_m(ρ) I equals the line above", form=lambda g: g * M.rho * M.Id),
+    )
+    dv.step("m → ∞", sp.factor(sp.limit(g, M.m, sp.oo)), "g(ρ)", by=limit(g, M.m))
     return dv
 
 
@@ -110,9 +193,11 @@ def multistep_excess() -> Derivation:
 
     Derived from one step: E[‖e⁺‖² | e] = eᵀ E[(I − αΣ̂)ᵀ(I − αΣ̂)] e + α² E[ĉᵀĉ] (the cross term is odd in z).
     """
-    dv = Derivation("L.multistep", "T adaptation steps with fresh batches (isotropic)", "spec L §3.6j")
+    dv = Derivation(
+        "L.multistep", "T adaptation steps with fresh batches (isotropic)", "spec L §3.6j", points=M.POINTS
+    )
     step = mf.expand_matrix(adapted_excess()["e⁺"], [M.Sigma])
-    sq = dv.step("‖e⁺‖² = e⁺ᵀ e⁺", step.T * step, "‖e⁺‖²")
+    sq = dv.step("‖e⁺‖² = e⁺ᵀ e⁺", step.T * step, "‖e⁺‖²", by=definition("the squared norm"))
     q_hat, _, const_hat = mf.quadratic_parts(sq, M.e, [M.Sigma])
     means = M.batch(M.m)
     gain = mf.identity_coefficient(
@@ -122,9 +207,30 @@ def multistep_excess() -> Derivation:
     s_t = sp.Function("s")
     t = sp.Symbol("t", integer=True, nonnegative=True)
     s0 = sp.Symbol("s_0", nonnegative=True)
-    rec = dv.step("E‖e_{t+1}‖² = g s_t + drift, Σ = ρ I", sp.Eq(s_t(t + 1), gain * s_t(t) + drift), "")
+    rec = dv.step(
+        "E‖e_{t+1}‖² = g s_t + drift, Σ = ρ I",
+        sp.Eq(s_t(t + 1), gain * s_t(t) + drift),
+        "",
+        by=expectation(
+            sq,
+            f"E‖e⁺‖² at a random e with Σ = ρI is g‖e‖² + drift; {_WICK}",
+            means=means,
+            given={M.Sigma: M.rho * M.Id},
+            form=lambda eq: eq.rhs.xreplace({s_t(t): sp.Trace(M.e.T * M.e)}),
+        ),
+    )
     solved = sp.rsolve(rec.lhs - rec.rhs, s_t(t), {s_t(0): s0})
-    dv.step("solve the recurrence, s_0 = ‖e_0‖²", sp.simplify(solved.subs(t, M.T)), "s_T")
+    dv.step(
+        "solve the recurrence, s_0 = ‖e_0‖²",
+        sp.simplify(solved.subs(t, M.T)),
+        "s_T",
+        by=recurrence(
+            lambda s: rec.rhs.xreplace({s_t(t): s}),
+            s0,
+            M.T,
+            "s_T iterated from s_0 by the recurrence, T = 0..3",
+        ),
+    )
     return dv
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from theory import concrete
 from theory.moments import Gaussian, SampleMean
 
 d = sp.Symbol("d", integer=True, positive=True)
@@ -33,6 +34,10 @@ c_hat = sp.MatrixSymbol("chat", d, 1)
 
 x_law = Gaussian(x, Sigma)
 z_law = Gaussian(z, sigma**2)
+
+POINTS = concrete.Points(dims=({d: 3, m: 2}, {d: 2, m: 3}), symmetric=(Sigma, Sigma_hat))
+"""Where spec L's derivation steps are checked: (d, m) = (3, 2) and (2, 3) in turn, Σ and Σ̂ symmetric
+positive definite (a derivation adds its own symmetric symbols: the curvatures C_k, covariances V_k)."""
 
 
 def batch(size: sp.Expr) -> tuple[SampleMean, SampleMean]:

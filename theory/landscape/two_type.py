@@ -18,7 +18,8 @@ from theory import matrix_forms as mf
 from theory.derivation import Derivation
 from theory.landscape import adaptation
 from theory.landscape import model as M
-from theory.landscape.mixture import minimiser, objective, type_symbols
+from theory.landscape.mixture import derivation, minimiser, objective, type_symbols
+from theory.relations import definition, equals, stationary
 
 TYPES = ("H", "E")
 p = {k: type_symbols(k)["p"] for k in TYPES}
@@ -42,14 +43,34 @@ def _specialise(expr: sp.Basic) -> sp.Basic:
     return expr
 
 
+ISOTROPIC = {
+    sym: value
+    for k in TYPES
+    for sym, value in (
+        (type_symbols(k)["C"], rho[k] * gamma[k] * M.Id),
+        (type_symbols(k)["V"], nu[k] * M.Id),
+        (type_symbols(k)["c"], eta[k]),
+    )
+}
+"""The substitution of :func:`_specialise` as values, for the checks: evaluated at a point, not rewritten."""
+
+
 @cache
 def weight() -> Derivation:
     """The minimiser's weight t on w_H: argmin E = t w_H + (1 − t) w_E."""
-    dv = Derivation("L.two_type.weight", "Two types: the minimiser on the segment [w_E, w_H]", "spec L §3.5")
+    title = "Two types: the minimiser on the segment [w_E, w_H]"
+    dv = derivation("L.two_type.weight", title, "spec L §3.5", TYPES)
     mini = minimiser(TYPES)
     H, b = mini["H"], mini["b"]
-    h = dv.step("H with C_k = ρ_k γ_k I", mf.identity_coefficient(_specialise(H)), "H / I")
-    b_iso = dv.step("b with C_k = ρ_k γ_k I", _specialise(b), "b")
+    h = dv.step(
+        "H with C_k = ρ_k γ_k I",
+        mf.identity_coefficient(_specialise(H)),
+        "H / I",
+        by=equals(H, "H evaluated at C_k = ρ_kγ_k I is (H / I)·I", given=ISOTROPIC, form=lambda c: c * M.Id),
+    )
+    b_iso = dv.step(
+        "b with C_k = ρ_k γ_k I", _specialise(b), "b", by=equals(b, "b evaluated there", given=ISOTROPIC)
+    )
     coefficient = {}
     for coeff, factors in mf.terms(b_iso):
         (vec,) = factors
@@ -59,19 +80,36 @@ def weight() -> Derivation:
         raise AssertionError(f"b is not a combination of w_H and w_E: {b_iso}")
     if sp.simplify((coefficient[w_h] + coefficient[w_e]) / h - 1) != 0:
         raise AssertionError("the minimiser is not on the line through w_H and w_E")
-    dv.step("w_opt = H⁻¹ b: coefficient of w_E", sp.factor(coefficient[w_e] / h), "1 − t_opt")
-    dv.step("w_opt = H⁻¹ b: coefficient of w_H", sp.factor(coefficient[w_h] / h), "t_opt")
+    for name, vec, other in (("1 − t_opt", w_e, w_h), ("t_opt", w_h, w_e)):
+        dv.step(
+            f"w_opt = H⁻¹ b: coefficient of {vec}",
+            sp.factor(coefficient[vec] / h),
+            name,
+            by=equals(
+                b_iso,
+                f"b at {other} = 0 equals (H / I)·({name})·{vec}",
+                given={other: sp.ZeroMatrix(M.d, 1)},
+                form=lambda c, vec=vec: h * c * vec,
+            ),
+        )
     return dv
 
 
 @cache
 def excess_on_segment() -> Derivation:
     """E(w_t) for w_t = t w_H + (1 − t) w_E, in terms of R² = ‖w_H − w_E‖²."""
-    dv = Derivation("L.two_type.excess", "Two types: the objective on the segment", "spec L §3.5")
+    dv = derivation("L.two_type.excess", "Two types: the objective on the segment", "spec L §3.5", TYPES)
     w_h, w_e = (type_symbols(k)["center"] for k in TYPES)
     r = sp.MatrixSymbol("r", M.d, 1)
     F = _specialise(objective(TYPES).result)
-    F = dv.step("C_k = ρ_k γ_k I, V_k = ν_k I, c_k = η_k", F, "E(w)")
+    F = dv.step(
+        "C_k = ρ_k γ_k I, V_k = ν_k I, c_k = η_k",
+        F,
+        "E(w)",
+        by=equals(objective(TYPES).result, "F evaluated there", given=ISOTROPIC),
+    )
+    segment = {M.w: t * w_h + (1 - t) * w_e}
+    gap = sp.Trace((w_h - w_e).T * (w_h - w_e))
     on_segment = F.subs(M.w, t * w_h + (1 - t) * w_e).subs(w_h, w_e + r)
     # Inner products aᵀb = bᵀa are collected by the unordered pair {a, b}; translation invariance means
     # every pair but {r, r} must cancel.
@@ -93,6 +131,12 @@ def excess_on_segment() -> Derivation:
         "w = t w_H + (1 − t) w_E, w_H − w_E = r, rᵀr = R²",
         sp.collect(sp.expand(total), R),
         "E(w_t)",
+        by=equals(
+            F,
+            "E(w) evaluated at w = t w_H + (1 − t) w_E, with R² = ‖w_H − w_E‖²",
+            given=segment,
+            form=lambda e: e.subs(R**2, gap),
+        ),
     )
     return dv
 
@@ -107,7 +151,7 @@ def noise_per_type() -> sp.Expr:
     return mf.identity_coefficient(mf.isotropic(adaptation.noise() * M.Id, M.Sigma, M.rho))
 
 
-def one_step(expr: sp.Expr, size: sp.Expr = M.m) -> sp.Expr:
+def one_step_values(size: sp.Expr = M.m) -> dict[sp.Symbol, sp.Expr]:
     """γ_k = g_{size}(ρ_k), η_k = α²σ² d ρ_k²/(2 size): one adaptation step on ``size`` samples."""
     g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
     n_m = noise_per_type()
@@ -115,7 +159,12 @@ def one_step(expr: sp.Expr, size: sp.Expr = M.m) -> sp.Expr:
     for k in TYPES:
         subs[gamma[k]] = g_m.subs({M.rho: rho[k], M.m: size})
         subs[eta[k]] = n_m.subs({M.rho: rho[k], M.m: size})
-    return expr.subs(subs)
+    return subs
+
+
+def one_step(expr: sp.Expr, size: sp.Expr = M.m) -> sp.Expr:
+    """``expr`` with :func:`one_step_values` substituted."""
+    return expr.subs(one_step_values(size))
 
 
 def in_g(expr: sp.Expr) -> sp.Expr:
@@ -129,13 +178,35 @@ def in_g(expr: sp.Expr) -> sp.Expr:
 @cache
 def gain() -> Derivation:
     """G = E_m(w_NAL) / E_m(w_MAML) with MAML trained on ``m_train`` samples and both adapted with m."""
-    dv = Derivation("L.two_type.gain", "Two types: MAML's gain over NAL", "spec L §3.5")
+    dv = derivation("L.two_type.gain", "Two types: MAML's gain over NAL", "spec L §3.5", TYPES)
     t_opt = weight()["t_opt"]
-    lam = dv.step("NAL: no adaptation, γ_k = 1", sp.factor(t_opt.subs({gamma[k]: 1 for k in TYPES})), "λ")
-    mu = dv.step("MAML: one step, γ_k = g_{m_train}(ρ_k)", sp.factor(one_step(t_opt, m_train)), "μ")
-    e_nal = dv.step("E_m(w_NAL)", one_step(objective_at(lam)), "E_m(w_NAL)")
-    e_maml = dv.step("E_m(w_MAML)", one_step(objective_at(mu)), "E_m(w_MAML)")
-    dv.step("G = E_m(w_NAL) / E_m(w_MAML)", e_nal / e_maml, "G")
+    still = {gamma[k]: 1 for k in TYPES}
+    lam = dv.step(
+        "NAL: no adaptation, γ_k = 1",
+        sp.factor(t_opt.subs(still)),
+        "λ",
+        by=equals(t_opt, "t_opt evaluated at γ_k = 1", given=still),
+    )
+    mu = dv.step(
+        "MAML: one step, γ_k = g_{m_train}(ρ_k)",
+        sp.factor(one_step(t_opt, m_train)),
+        "μ",
+        by=equals(t_opt, "t_opt evaluated at γ_k = g_{m_train}(ρ_k)", given=one_step_values(m_train)),
+    )
+    adapted = []
+    for name, weight_h in (("E_m(w_NAL)", lam), ("E_m(w_MAML)", mu)):
+        at = {t: weight_h, **one_step_values()}
+        adapted.append(
+            dv.step(
+                name,
+                one_step(objective_at(weight_h)),
+                name,
+                by=equals(
+                    excess_on_segment().result, "E(w_t) evaluated there, one step on m samples", given=at
+                ),
+            )
+        )
+    dv.step("G = E_m(w_NAL) / E_m(w_MAML)", adapted[0] / adapted[1], "G", by=definition("MAML's gain"))
     return dv
 
 
@@ -143,17 +214,38 @@ def gain() -> Derivation:
 def ceiling() -> Derivation:
     """The largest gain over the type weights (spec L §3.6e): G with no spread and no noise (ν = σ = 0,
     then R cancels), written through the hard share s = u_H/(u_H + u_E), maximised over s."""
-    dv = Derivation("L.two_type.ceiling", "Two types: the gain ceiling", "spec L §3.6e")
+    dv = derivation("L.two_type.ceiling", "Two types: the gain ceiling", "spec L §3.6e", TYPES)
     t_opt = weight()["t_opt"]
     quiet = {nu[k]: 0 for k in TYPES} | {eta[k]: 0 for k in TYPES}
     step = {gamma[k]: g[k] for k in TYPES}
     e_nal = objective_at(t_opt.subs({gamma[k]: 1 for k in TYPES})).subs(quiet).subs(step)
     e_maml = objective_at(t_opt.subs(step)).subs(quiet).subs(step)
-    gain0 = dv.step("ν = σ = 0, one step: γ_k = g_k", sp.factor(e_nal / e_maml), "G_0")
+    segment = excess_on_segment().result
+    gain0 = dv.step(
+        "ν = σ = 0, one step: γ_k = g_k",
+        sp.factor(e_nal / e_maml),
+        "G_0",
+        by=equals(
+            segment.xreplace({t: weight()["t_opt"].xreplace({gamma[k]: 1 for k in TYPES})})
+            / segment.xreplace({t: t_opt}),
+            "E(w_t) at t = λ over E(w_t) at t = t_opt, evaluated at ν_k = η_k = 0, γ_k = g_k",
+            given={**quiet, **step},
+        ),
+    )
     share, total = sp.Symbol("s", positive=True), sp.Symbol("S", positive=True)
     by_share = {p["H"]: share * total / rho["H"], p["E"]: (1 - share) * total / rho["E"]}
-    gain_s = dv.step("u_H = sS, u_E = (1 − s)S", sp.factor(gain0.subs(by_share)), "G_0(s)")
+    gain_s = dv.step(
+        "u_H = sS, u_E = (1 − s)S",
+        sp.factor(gain0.subs(by_share)),
+        "G_0(s)",
+        by=equals(gain0, "G_0 evaluated at p_H = sS/ρ_H, p_E = (1 − s)S/ρ_E", given=by_share),
+    )
     (best,) = [x for x in sp.solve(sp.diff(gain_s, share), share) if x.is_positive]
-    dv.step("∂G_0/∂s = 0", best, "s*")
-    dv.step("G_0(s*)", sp.factor(gain_s.subs(share, best)), "G_max")
+    dv.step("∂G_0/∂s = 0", best, "s*", by=stationary(gain_s, share))
+    dv.step(
+        "G_0(s*)",
+        sp.factor(gain_s.subs(share, best)),
+        "G_max",
+        by=equals(gain_s, "G_0(s) evaluated at s = s*", given={share: best}),
+    )
     return dv

@@ -16,6 +16,7 @@ import sympy as sp
 from theory import matrix_forms as mf
 from theory.derivation import Derivation
 from theory.moments import expect
+from theory.relations import expectation
 from theory.representation import losses, updates
 from theory.representation import model as R
 
@@ -34,15 +35,28 @@ def expected_update(method: str, zero_head: bool = False) -> Derivation:
         f"R.expected.{method}" + (".w0" if zero_head else ""),
         f"{updates.TITLES[method]}: expected finite-sample update{where}",
         "spec R §3 (expected finite-sample updates)",
+        points=losses.POINTS,
     )
+    laws = (*losses.batch_laws("in", losses.m_in), *losses.batch_laws("out", losses.m_out))
     zero = {R.w: sp.ZeroMatrix(R.k, 1)} if zero_head else {}
     for name in ("g_B", "g_w"):
         g = mf.expand_matrix(per_task[name].subs(zero).doit()) if zero_head else per_task[name]
         mean = _expect_batches(g)
-        dv.step("E over the inner (m_in) and outer (m_out) batches, Wick pairing", mean, f"E[{name}]")
+        dv.step(
+            "E over the inner (m_in) and outer (m_out) batches, Wick pairing",
+            mean,
+            f"E[{name}]",
+            by=expectation(
+                g,
+                "E over explicit Gaussian batches (d = 3, m_in = 2, m_out = 1), monomial by monomial",
+                means=laws,
+                points=1,
+            ),
+        )
         dv.step(
             "average over the round's tasks",
             updates.round_average(mean),
             f"E[G_{name[2:]}]",
+            by=updates.task_average(mean),
         )
     return dv

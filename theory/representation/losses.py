@@ -11,9 +11,11 @@ from functools import cache
 
 import sympy as sp
 
+from theory import concrete
 from theory import matrix_forms as mf
 from theory.derivation import Derivation
 from theory.moments import Gaussian, SampleMean
+from theory.relations import batch_mean, definition
 from theory.representation import model as R
 
 x = sp.MatrixSymbol("x", R.d, 1)
@@ -24,14 +26,19 @@ m_in = sp.Symbol("m_in", integer=True, positive=True)
 m_out = sp.Symbol("m_out", integer=True, positive=True)
 _SHAT = sp.MatrixSymbol("Sigmahat", R.d, R.d)
 _CHAT = sp.MatrixSymbol("chat", R.d, 1)
+_EMPIRICAL_BATCH = 3
+"""Samples in the batch at which the empirical loss's batch mean is checked."""
 
 
 @cache
 def empirical() -> Derivation:
     """L̂ in terms of the batch statistics Σ̂ and ĉ, from the per-sample loss."""
-    dv = Derivation("R.loss.empirical", "Empirical task loss on a batch", "spec R §1")
+    dv = Derivation("R.loss.empirical", "Empirical task loss on a batch", "spec R §1", points=POINTS)
     per_sample = dv.step(
-        "per sample, r = bv − B_*θ, y − xᵀB_*θ = z", (x.T * r - z).T * (x.T * r - z) / 2, "ℓ"
+        "per sample, r = bv − B_*θ, y − xᵀB_*θ = z",
+        (x.T * r - z).T * (x.T * r - z) / 2,
+        "ℓ",
+        by=definition("the model's per-sample loss"),
     )
     out = []
     for c, fs in mf.terms(per_sample):
@@ -59,10 +66,20 @@ def empirical() -> Derivation:
         if any(f.has(x) or f.has(z) for f in joined):
             raise AssertionError(f"term {fs} is not linear in x xᵀ and x z")
         averaged.append((c, joined))
+    gx, gz = Gaussian(x, R.Id), Gaussian(z, sigma**2)
+    stats = (
+        SampleMean(_SHAT, x * x.T, (gx,), _EMPIRICAL_BATCH),
+        SampleMean(_CHAT, x * z, (gx, gz), _EMPIRICAL_BATCH),
+    )
     dv.step(
         "batch mean, Σ̂ = (1/m)Σ x_jx_jᵀ, ĉ = (1/m)Σ x_j z_j (constants dropped)",
         mf.rebuild(averaged, (1, 1)),
         "L̂",
+        by=batch_mean(
+            per_sample - z.T * z / 2,
+            stats,
+            f"(1/m)Σ_j (ℓ_j − ½z_j²) at m = {_EMPIRICAL_BATCH} random samples",
+        ),
     )
     return dv
 
@@ -70,6 +87,17 @@ def empirical() -> Derivation:
 def batch(which: str) -> tuple[sp.MatrixSymbol, sp.MatrixSymbol]:
     """(Σ̂, ĉ) symbols of the inner (``"in"``) or outer (``"out"``) batch."""
     return sp.MatrixSymbol(f"Sigmahat_{which}", R.d, R.d), sp.MatrixSymbol(f"chat_{which}", R.d, 1)
+
+
+POINTS = concrete.Points(
+    dims=({R.d: 3, R.k: 2, m_in: 2, m_out: 1}, {R.d: 4, R.k: 2, m_in: 1, m_out: 2}),
+    symmetric=(*R.POINTS.symmetric, batch("in")[0], batch("out")[0]),
+    frames=R.POINTS.frames,
+)
+"""Spec R's points (:data:`theory.representation.model.POINTS`) with Σ̂_in, Σ̂_out symmetric and concrete
+batch sizes. The first, (d, k, m_in, m_out) = (3, 2, 2, 1), is the one the expectations over the batches
+are checked at: explicit polynomials in 2·3 + 2 + 3 + 1 Gaussian coordinates stay tractable there
+(FO-MAML's expected update: about 20 s)."""
 
 
 def batch_laws(which: str, size: sp.Expr) -> tuple[SampleMean, SampleMean]:

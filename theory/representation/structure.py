@@ -14,6 +14,7 @@ import sympy as sp
 
 from theory import matrix_forms as mf
 from theory.derivation import Derivation
+from theory.relations import equals
 from theory.representation import model as R
 from theory.representation import updates
 
@@ -59,24 +60,51 @@ def orthonormal(expr: sp.Basic) -> sp.Basic:
 @cache
 def perpendicular(method: str) -> Derivation:
     """B_⊥ᵀ g_B = B_⊥ᵀB · C for one task (then for the round, C̄ = (1/n)Σ C_i, since g_B is averaged)."""
-    dv = Derivation(f"R.perp.{method}", f"B_⊥ᵀ B⁺ = B_⊥ᵀ B (I − βC): {method}", "spec R §4.1")
+    dv = Derivation(
+        f"R.perp.{method}", f"B_⊥ᵀ B⁺ = B_⊥ᵀ B (I − βC): {method}", "spec R §4.1", points=R.POINTS
+    )
     g_b = updates.task_gradient(method)["g_B"]
-    left = dv.step("multiply by B_⊥ᵀ, B_⊥ᵀB_* = 0", orthonormal(_T(R.B_perp) * g_b), "B_⊥ᵀ g_B")
+    left = dv.step(
+        "multiply by B_⊥ᵀ, B_⊥ᵀB_* = 0",
+        orthonormal(_T(R.B_perp) * g_b),
+        "B_⊥ᵀ g_B",
+        by=equals(_T(R.B_perp) * g_b, "B_⊥ᵀ g_B with (B_*, B_⊥) an exact orthonormal frame"),
+    )
     rest = []
     for c, fs in mf.terms(left):
         if fs[:2] != [_T(R.B_perp), R.B]:
             raise AssertionError(f"term {fs} of B_⊥ᵀ g_B does not start with B_⊥ᵀB")
         rest.append((c, fs[2:]))
-    dv.step("every term starts with B_⊥ᵀB: read off C", mf.rebuild(rest, (R.k, R.k)), "C")
+    dv.step(
+        "every term starts with B_⊥ᵀB: read off C",
+        mf.rebuild(rest, (R.k, R.k)),
+        "C",
+        by=equals(left, "B_⊥ᵀB C equals the line above", form=lambda c: _T(R.B_perp) * R.B * c),
+    )
     return dv
 
 
 @cache
 def reduced_dynamics() -> Derivation:
     """FO-ANIL at w ≡ 0: A⁺ = A + βα(I − αAAᵀ)ΛA, E⁺ = E(I − βα²AᵀΛA)."""
-    dv = Derivation("R.reduced", "FO-ANIL at w = 0 in the coordinates A = B_*ᵀB, E = B_⊥ᵀB", "spec R §3")
+    dv = Derivation(
+        "R.reduced", "FO-ANIL at w = 0 in the coordinates A = B_*ᵀB, E = B_⊥ᵀB", "spec R §3", points=R.POINTS
+    )
     b_next = updates.at_zero_head("fo-anil")["B⁺"]
-    split = dv.step("B = B_*A + B_⊥E", b_next.subs(R.B, R.B_star * R.A + R.B_perp * R.E), "B⁺")
-    dv.step("A⁺ = B_*ᵀB⁺", orthonormal(_T(R.B_star) * split), "A⁺")
-    dv.step("E⁺ = B_⊥ᵀB⁺", orthonormal(_T(R.B_perp) * split), "E⁺")
+    split_b = {R.B: R.B_star * R.A + R.B_perp * R.E}
+    split = dv.step(
+        "B = B_*A + B_⊥E",
+        b_next.subs(split_b),
+        "B⁺",
+        by=equals(b_next, "B⁺ evaluated at B = B_*A + B_⊥E", given=split_b),
+    )
+    for name, frame in (("A", R.B_star), ("E", R.B_perp)):
+        dv.step(
+            f"{name}⁺ = {'B_*' if name == 'A' else 'B_⊥'}ᵀB⁺",
+            orthonormal(_T(frame) * split),
+            f"{name}⁺",
+            by=equals(
+                _T(frame) * b_next, "evaluated at B = B_*A + B_⊥E, exact orthonormal frame", given=split_b
+            ),
+        )
     return dv
