@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
@@ -36,15 +36,13 @@ class Point:
 
     ``dims``: integer values of the dimension symbols (and of sample sizes written as symbols);
     ``symmetric``: matrix symbols drawn symmetric positive definite; ``frames``: pairs (B, B_⊥) drawn as
-    complementary column blocks of one rational orthogonal matrix; ``values``: given values (sympy
-    expressions or matrices), which take precedence over draws.
+    complementary column blocks of one rational orthogonal matrix.
     """
 
     dims: Mapping[sp.Symbol, int]
     seed: int = 0
     symmetric: Iterable[sp.Basic] = ()
     frames: Iterable[tuple[sp.MatrixSymbol, sp.MatrixSymbol]] = ()
-    values: dict[sp.Basic, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -78,8 +76,6 @@ class Point:
 
     def value(self, symbol: sp.Basic) -> sp.Basic:
         """The concrete value of a symbol (a sympy Rational or Matrix), drawn on first use."""
-        if symbol in self.values:
-            return self.values[symbol]
         if symbol in self._drawn:
             return self._drawn[symbol]
         # Seeded by name, so that a value does not depend on which symbols were drawn before it.
@@ -123,9 +119,6 @@ class Point:
         a sympy expression (evaluated here first, e.g. B ↦ B_*A + B_⊥E), an explicit Matrix or a
         DomainMatrix over ``domain`` (e.g. a polynomial direction)."""
         return _Evaluator(self, dict(given or {}), domain).run(sp.sympify(expr))
-
-    def __call__(self, expr: sp.Basic, **kwargs) -> Value:
-        return self.evaluate(expr, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def equals(
 def gradient(
     f: sp.Basic,
     var: sp.MatrixSymbol,
-    how: str | None = None,
+    how: str,
     at: Mapping[sp.Basic, sp.Basic] | None = None,
 ) -> Relation:
     """The step's expression is ∇_var f (f a 1×1 or scalar function), with ``at`` (symbol ↦ expression)
@@ -85,7 +85,7 @@ def gradient(
         slope = point.evaluate(sp.Trace(expr.T * sp.ImmutableMatrix(direction.to_Matrix())))
         return along, slope
 
-    return Relation(how or f"directional derivative of {f} along a random d{var} at t = 0", sides)
+    return Relation(how, sides)
 
 
 def _law_values(
