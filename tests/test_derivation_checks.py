@@ -22,8 +22,8 @@ GROUPS = ("Spec L", *(f"Spec R: {m}" for m in R.METHODS))
 
 
 @cache
-def _groups() -> dict[str, tuple[list[Derivation], tuple]]:
-    return {heading: (dvs, sym) for heading, dvs, sym in report.derivations(quick=True)}
+def _groups() -> dict[str, list[Derivation]]:
+    return dict(report.derivations(quick=True))
 
 
 def _perturbed(e: sp.Basic) -> sp.Basic:
@@ -47,23 +47,21 @@ def test_groups_cover_the_report() -> None:
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_every_step_is_checked_and_holds(group: str) -> None:
-    dvs, sym = _groups()[group]
-    for dv in dvs:
-        for step, check in zip(dv.steps, dv.checks(sym), strict=True):
+    for dv in _groups()[group]:
+        for step, check in zip(dv.steps, dv.checks(), strict=True):
             assert check.kind in ("sympy", "rational points", "definition"), (dv.id, step.lhs, check)
             assert check.ok, (dv.id, step.lhs, check.how)
 
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_a_perturbed_step_fails_its_check(group: str) -> None:
-    dvs, sym = _groups()[group]
     tried = 0
-    for dv in dvs:
-        for i, (step, check) in enumerate(zip(dv.steps, dv.checks(sym), strict=True)):
+    for dv in _groups()[group]:
+        for i, (step, check) in enumerate(zip(dv.steps, dv.checks(), strict=True)):
             if check.kind == "definition":
                 continue
             tried += 1
-            assert not _replaced(dv, i, _perturbed(step.expr)).checks(sym)[i].ok, (dv.id, step.lhs)
+            assert not _replaced(dv, i, _perturbed(step.expr)).checks()[i].ok, (dv.id, step.lhs)
     assert tried >= 8
 
 
@@ -71,9 +69,9 @@ def test_definitions_are_few_and_named() -> None:
     """Definitions are the model's primitives (losses, inner steps), not a way around a check."""
     notes = [
         (dv.id, c.how)
-        for dvs, sym in _groups().values()
+        for dvs in _groups().values()
         for dv in dvs
-        for c in dv.checks(sym)
+        for c in dv.checks()
         if c.kind == "definition"
     ]
     assert len(notes) <= 30 and all(how != "definition" for _, how in notes)

@@ -109,7 +109,8 @@ class Derivation:
         return "\n".join(lines)
 
     def checks(self, symmetric: tuple[sp.Basic, ...] = ()) -> list[Check]:
-        """Each step's check (``symmetric``: matrix symbols known to be symmetric, with the derivation's own).
+        """Each step's check (``symmetric``: further matrix symbols known to be symmetric, besides the
+        derivation's own and its points').
 
         - A step with a relation (``by``) is checked by it: the operation redone another way at random
           rational points (:mod:`theory.relations`), or marked as a definition.
@@ -119,7 +120,7 @@ class Derivation:
           points.
         - Any other step is reported as unchecked (the tests require that none is).
         """
-        sym = (*self.symmetric, *symmetric)
+        sym = (*self.symmetric, *(self.points.symmetric if self.points else ()), *symmetric)
         out = []
         for i, s in enumerate(self.steps):
             if s.by is not None:
