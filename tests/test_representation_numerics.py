@@ -1,6 +1,7 @@
 """Spec R numerics: instance validation, problem draws, the distance, and the simulator's runs."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,8 +9,9 @@ import scipy.linalg
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.representation import instances
-from numerics.representation.distance import dist
+from numerics.representation import distance, instances
+from numerics.representation import simulate as simulator
+from numerics.representation.distance import dist, orthonormal_basis
 from numerics.representation.instances import METHODS, Instance, Problem, draw_problem, draw_round, haar_frame
 from numerics.representation.simulate import BLOWUP, simulate
 from numerics.validation import ParameterError
@@ -82,6 +84,22 @@ def test_theory_init_that_cannot_be_met_says_so(monkeypatch):
     monkeypatch.setattr(instances, "THEORY_INIT_DRAWS", 2048)
     with pytest.raises(ParameterError, match=r"^init must be 'random' or 'given' at d = 60, k = 5"):
         draw_problem(Instance(d=60, k=5), np.random.default_rng(0))
+
+
+def test_theory_init_keeps_the_first_acceptable_candidate_in_draw_order():
+    # _theory_frame draws and tests candidates in growing batches; the law must be that of drawing one
+    # Gaussian d×k candidate at a time and keeping the first with dist² < 0.9 (here checked by SVD).
+    inst = Instance(d=20, k=3)
+    for seed in range(6):
+        got = draw_problem(inst, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        B_star = haar_frame(rng, inst.d, inst.k)
+        while True:
+            G = rng.standard_normal((inst.d, inst.k))
+            if dist(G, B_star) ** 2 < instances.DIST0_SQ_MAX:
+                break
+        np.testing.assert_array_equal(got.B_star, B_star)
+        np.testing.assert_allclose(got.B0 * math.sqrt(inst.alpha), instances._frame(G), rtol=0, atol=1e-15)
 
 
 def test_same_seed_same_problem_and_round_bits():
@@ -212,6 +230,71 @@ def test_dist_batched_equals_one_at_a_time_and_flags_rank_deficiency():
             dist(bad, B_star)
 
 
+def _svd_only(monkeypatch, B, B_star):
+    """dist with every matrix sent to the SVD route (the Gram route's gate closed)."""
+    with monkeypatch.context() as m:
+        m.setattr(distance, "GRAM_COND_MAX", 0.0)
+        return dist(B, B_star)
+
+
+def test_dist_gram_route_agrees_with_the_svd_route_to_round_off(monkeypatch):
+    # distance.py's error model: both routes are within about ε·κ(B)·(1 + k·κ(B)·dist) of the exact value
+    # (worst seen over many draws: 1.3 times that); 16 times it bounds their difference. B spans random,
+    # badly column-scaled and nearly converged (dist from 0.3 down to 1e-13) matrices of any overall scale.
+    eps = np.finfo(np.float64).eps
+    rng = np.random.default_rng(11)
+    taken, smallest = 0, 1.0
+    for d, k in [(2, 1), (6, 3), (10, 5), (20, 3), (9, 9), (30, 8)]:
+        frame = haar_frame(rng, d, d)
+        B_star, B_perp = frame[:, :k], frame[:, k:]
+        N = 300
+        G = rng.standard_normal((N, k, k)) * np.exp(rng.uniform(-2.0, 2.0, (N, 1, k)))
+        tilt = 10.0 ** rng.uniform(-13.0, -0.5, (N, 1, 1)) * (B_perp @ rng.standard_normal((N, d - k, k)))
+        B = (B_star + tilt) @ G * 10.0 ** rng.uniform(-5.0, 5.0, (N, 1, 1))
+        B[: N // 3] = rng.standard_normal((N // 3, d, k))  # and plain Gaussian matrices
+        fast, svd = dist(B, B_star), _svd_only(monkeypatch, B, B_star)
+        gram = np.swapaxes(B, -1, -2) @ B
+        gated = np.trace(gram, axis1=-2, axis2=-1) * np.trace(np.linalg.inv(gram), axis1=-2, axis2=-1) <= 1e4
+        kappa = np.linalg.cond(B)
+        bound = 16 * eps * kappa * (1 + k * kappa * svd.value)
+        assert np.all(np.abs(fast.value - svd.value) <= bound)
+        np.testing.assert_array_equal(fast.rank_deficient, svd.rank_deficient)
+        # Off the gate the value is the SVD route's, bit for bit.
+        np.testing.assert_array_equal(fast.value[~gated], svd.value[~gated])
+        taken += gated.sum()
+        smallest = min(smallest, np.min(svd.value[gated]))
+    assert taken > 1000 and smallest < 1e-12  # the Gram route is exercised, down to the smallest angles
+
+
+def test_dist_sends_ill_conditioned_and_rank_deficient_b_to_the_svd_route_with_its_flag(monkeypatch):
+    rng = np.random.default_rng(12)
+    d, k = 8, 3
+    B_star = haar_frame(rng, d, k)
+    base = rng.standard_normal((d, k))
+    batch = np.repeat(base[None], 7, axis=0)
+    for i, gap in enumerate([1e-3, 1e-8, 1e-13, 1e-15, 0.0]):  # column 2 → column 0: κ from 1e3 to ∞
+        batch[i, :, 2] = base[:, 0] + gap * base[:, 2]
+    batch[5, :, 1] = 1e-200  # a column 1e-200 long: κ(B) is huge, the Gram products underflow
+    batch[6, 0, 0] = np.nan
+    got, svd = dist(batch, B_star), _svd_only(monkeypatch, batch, B_star)
+    np.testing.assert_array_equal(got.value, svd.value)  # NaN where flagged
+    np.testing.assert_array_equal(got.rank_deficient, orthonormal_basis(batch)[1])
+    assert got.rank_deficient[4:].all() and not got.rank_deficient[:2].any()
+
+
+def test_dist_of_one_b_is_its_value_in_any_batch():
+    rng = np.random.default_rng(13)
+    B_star = haar_frame(rng, 10, 4)
+    batch = rng.standard_normal((5, 10, 4))
+    batch[3] = B_star @ rng.standard_normal((4, 4)) + 1e-9 * rng.standard_normal((10, 4))
+    values = dist(batch, B_star).value
+    for i in range(5):
+        assert dist(batch[i], B_star) == values[i]
+        assert dist(batch[i : i + 1], B_star[None]).value[0] == values[i]
+    stacked = dist(np.stack([batch, batch[::-1]]), B_star)  # leading axes (2, 5)
+    np.testing.assert_array_equal(stacked.value, [values, values[::-1]])
+
+
 # ---------------------------------------------------------------------------------------------- simulator
 
 SMALL = {
@@ -239,6 +322,53 @@ def test_batched_runs_equal_one_at_a_time_and_same_seed_same_bits(method, mode):
     again = simulate(method, inst, np.random.default_rng(8), runs=3)
     for f in FIELDS:
         assert np.array_equal(getattr(again, f), getattr(batch, f), equal_nan=True), f
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_population_bits_do_not_depend_on_blocks_runs_or_lazy_divergence(method, monkeypatch):
+    # simulate keeps a block of iterates per batched distance call and tests population divergence once a
+    # block. Neither may show in the output: tiny blocks (3 steps for the batch, 5 alone) give the default's
+    # bits, run r of a batch equals a run alone although the two see different blocks, and divergence is
+    # found at the same step with the same final iterate (here runs diverge from step 2 to step 38 or never,
+    # depending on the method and the run).
+    for inst, runs in [
+        (Instance(d=9, k=3, n=6, T=40, beta=1.2, init="random"), 6),
+        (Instance(d=9, k=3, n=6, T=40, beta=2.0), 6),
+        (Instance(d=9, k=3, n=6, T=40, fixed_tasks=True, mu=0.5), 3),
+    ]:
+        default = simulate(method, inst, np.random.default_rng(21), runs=runs)
+        with monkeypatch.context() as m:
+            m.setattr(simulator, "_BLOCK_STEPS", 5)
+            m.setattr(simulator, "_BLOCK_ENTRIES", 3 * runs * 2 * inst.k**2)  # 3 steps for the batch
+            small = simulate(method, inst, np.random.default_rng(21), runs=runs)
+            alone = [simulate(method, inst, [s]) for s in np.random.default_rng(21).spawn(runs)]
+        for f in FIELDS:
+            assert np.array_equal(getattr(small, f), getattr(default, f), equal_nan=True), f
+            for r in range(runs):
+                assert np.array_equal(getattr(alone[r], f)[0], getattr(default, f)[r], equal_nan=True), f
+
+
+def test_a_diverged_population_run_stops_at_its_first_step_past_the_threshold():
+    # FO-MAML at the spec defaults diverges on some runs. A run that diverged at t* equals, up to t* − 1, the
+    # same run stopped at T = t* − 1 (which does not diverge); with a threshold too high to cross, its
+    # iterate at t* is the first above BLOWUP · max(‖(B_0, w_0)‖_F, √k).
+    inst = Instance()
+    traj = simulate("fo-maml", inst, np.random.default_rng(3), runs=8)
+    assert traj.diverged.any()
+    streams = np.random.default_rng(3).spawn(8)
+    for r in np.flatnonzero(traj.diverged):
+        t = int(traj.diverged_at[r])
+        # Each stream is used once per simulate call: spawn it afresh for every call.
+        before = simulate("fo-maml", replace(inst, T=t - 1), [np.random.default_rng(3).spawn(8)[r]])
+        assert not before.diverged[0]
+        np.testing.assert_array_equal(before.B_final[0], traj.B_final[r])
+        np.testing.assert_array_equal(before.w_final[0], traj.w_final[r])
+        np.testing.assert_array_equal(before.dist[0], traj.dist[r, :t])
+        at = simulate("fo-maml", replace(inst, T=t), [np.random.default_rng(3).spawn(8)[r]], blowup=1e300)
+        p = draw_problem(inst, streams[r])
+        limit = BLOWUP * max(np.sqrt(np.sum(p.B0**2) + np.sum(p.w0**2)), np.sqrt(inst.k))
+        size = np.sqrt(np.sum(at.B_final[0] ** 2) + np.sum(at.w_final[0] ** 2))
+        assert not size <= limit
 
 
 def test_initial_distance_and_shared_problem():

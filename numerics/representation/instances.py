@@ -44,6 +44,9 @@ says to use another initialisation rather than loop for ever."""
 
 _CANDIDATES_PER_BATCH = 1024
 
+_FIRST_CANDIDATES = 64
+"""Candidates of a batch tested first by the theory's initialisation (then 128, 256, …; _theory_frame)."""
+
 ORTHONORMAL_TOL = 1e-10
 """A given B_* is accepted when max |B_*ᵀB_* − I| ≤ this (a float64 QR gives about 1e-15)."""
 
@@ -186,6 +189,11 @@ def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) 
     """Q uniformly random given dist(Q, B_*)² < 0.9, by rejection: candidates are drawn in batches of
     :data:`_CANDIDATES_PER_BATCH` and the first acceptable one (in draw order) is kept.
 
+    A batch is tested in chunks of :data:`_FIRST_CANDIDATES`, then twice, four times … as many candidates,
+    in draw order, up to the first chunk holding an acceptable one: at d = 20, k = 3 (about 1.2% accepted)
+    about 130 candidates are tested instead of 1024. The whole batch is still drawn (drawing costs a fifth
+    of testing), so the stream, and every draw after the frame, is as if every candidate had been tested.
+
     The test needs no frame: for a candidate's Gaussian G, col(Q) = col(G) and the squared cosines of the
     principal angles are the eigenvalues of (GᵀG)⁻¹GᵀB_*B_*ᵀG, so dist² < 0.9 ⇔ their minimum exceeds 0.1,
     evaluated through the k×k Cholesky factor L of GᵀG as λ_min(L⁻¹ GᵀB_*B_*ᵀG L⁻ᵀ). (The threshold is far
@@ -193,13 +201,17 @@ def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) 
     candidate is orthonormalised, exactly as :func:`haar_frame` would have.
     """
     for _ in range(math.ceil(THEORY_INIT_DRAWS / _CANDIDATES_PER_BATCH)):
-        G = rng.standard_normal((_CANDIDATES_PER_BATCH, inst.d, inst.k))
-        L = np.linalg.cholesky(np.swapaxes(G, -1, -2) @ G)
-        C = np.linalg.solve(L, np.swapaxes(G, -1, -2) @ B_star)  # L⁻¹GᵀB_*, (·, k, k)
-        cos_sq = np.linalg.eigvalsh(C @ np.swapaxes(C, -1, -2))[..., 0]
-        ok = np.flatnonzero(1.0 - cos_sq < DIST0_SQ_MAX)
-        if ok.size:
-            return _frame(G[ok[0]])
+        candidates = rng.standard_normal((_CANDIDATES_PER_BATCH, inst.d, inst.k))
+        start, chunk = 0, _FIRST_CANDIDATES
+        while start < _CANDIDATES_PER_BATCH:
+            G = candidates[start : start + chunk]
+            L = np.linalg.cholesky(np.swapaxes(G, -1, -2) @ G)
+            C = np.linalg.solve(L, np.swapaxes(G, -1, -2) @ B_star)  # L⁻¹GᵀB_*, (·, k, k)
+            cos_sq = np.linalg.eigvalsh(C @ np.swapaxes(C, -1, -2))[..., 0]
+            ok = np.flatnonzero(1.0 - cos_sq < DIST0_SQ_MAX)
+            if ok.size:
+                return _frame(G[ok[0]])
+            start, chunk = start + chunk, 2 * chunk
     raise v.ParameterError(
         "init",
         f"'random' or 'given' at d = {inst.d}, k = {inst.k}: no uniformly random frame among "

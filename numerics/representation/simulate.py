@@ -20,6 +20,14 @@ inner (adaptation) and outer batches; both are the population in population mode
   G_B = mean(U − α(Σ̂_ah wᵀ + s⁰uᵀ)),  G_w = mean(u − α(Uᵀs⁰ + BᵀΣ̂_ah)),  Uᵀs⁰ = (s̃ᵀs⁰)w_i.
 With Σ̂ = I these are spec R §3's population formulas. The update is (B, w) ← (B, w) − β(G_B, G_w).
 
+Implementation (:func:`_sums`, the one implementation of these formulas, for the population and for batches):
+per task, then summed over the tasks. Sums of products over tasks are matrix products over the task axis
+(Σ_i s_iw_iᵀ = sᵀw_i); the Σ̂_a terms (Σ̂_aBg of exact ANIL, Σ̂_ah of exact MAML) enter only summed over
+the tasks (then times wᵀ in G_B and Bᵀ in G_w), and with Σ̂_a = I that sum is taken before the products with
+B (:func:`_moment_sum`); every term is linear in the outer residual s, so the factor −β/n of the update (1/n
+for the mean) multiplies s once. The sums over tasks that keep w ≡ 0 exact under a sign-symmetric task set
+(where θ and −θ must cancel exactly) are numpy reductions, in order or pairwise, never BLAS products.
+
 Everything is batched: tasks on an axis (no loop over tasks or samples), and any leading axes index runs.
 These formulas take explicit batches; :mod:`numerics.representation.sampling` draws the same update from
 the projections of the batches only, which is how :func:`simulate` runs finite-sample rounds by default.
@@ -27,7 +35,9 @@ the projections of the batches only, which is how :func:`simulate` runs finite-s
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,8 +67,14 @@ BLOWUP = 1e6
 grown a million-fold is deep in the unstable regime."""
 
 
-_BLOCK_ENTRIES = 2**22
-"""Floats of iterates kept between two batched distance computations (32 MB)."""
+_BLOCK_ENTRIES = 2**18
+"""Floats of iterates kept between two batched distance computations (2 MB: cache-sized, which is faster)."""
+
+_BLOCK_STEPS = 1024
+"""At most this many steps between two batched distance computations (and draws of population heads)."""
+
+
+_sum = np.add.reduce  # ndarray.sum's Python wrapper costs more than the sum at small sizes
 
 
 def _swap(a: np.ndarray) -> np.ndarray:
@@ -66,11 +82,100 @@ def _swap(a: np.ndarray) -> np.ndarray:
 
 
 def _moment(X: np.ndarray | None, p: np.ndarray) -> np.ndarray:
-    """Σ̂p for vectors p (…, n, d): (1/m) Xᵀ(Xp) per task for a batch X (…, n, m, d); p itself (Σ̂ = I) when
-    X is None. Applied as two matrix-vector products, O(md) a task, never forming the d×d Σ̂."""
+    """Σ̂p for vectors p (…, n, d) or one shared p (…, 1, d): (1/m) Xᵀ(Xp) per task for a batch X (…, n, m, d);
+    p itself (Σ̂ = I) when X is None. Two matrix-vector products, O(md) a task, never forming the d×d Σ̂."""
     if X is None:
         return p
     return (_swap(X) @ (X @ p[..., None]))[..., 0] / X.shape[-2]
+
+
+def _moment_sum(
+    X: np.ndarray | None,
+    mm: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    Bt: np.ndarray,
+    alpha: float | np.ndarray,
+    rows: np.ndarray,
+    rows_sum: np.ndarray,
+    weights: np.ndarray | None = None,
+    vectors: np.ndarray | None = None,
+) -> np.ndarray:
+    """Σ_i Σ̂_i (αB r_i + c_i v_i) over the tasks, as a row (…, 1, d): rows r_i (…, n, k) with their sum
+    ``rows_sum`` (…, 1, k), and optionally weights c_i (…, n, 1) with vectors v_i (…, n, d). Per task for a
+    batch X (…, n, m, d); with Σ̂ = I (X None) the sums are taken first, αB Σ_i r_i + Σ_i c_i v_i (a product
+    over the task axis), which is the same sum in fewer operations."""
+    if X is None:
+        total = mm(rows_sum, Bt) * alpha
+        return total if weights is None else total + mm(weights.swapaxes(-1, -2), vectors)
+    terms = mm(rows, Bt) * alpha
+    return _sum(_moment(X, terms if weights is None else terms + weights * vectors), -2, keepdims=True)
+
+
+def _targets(
+    B_star: np.ndarray, heads: np.ndarray, data: Batches | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(ĉ_a, ĉ_o, X_a, X_o) of a round: ĉ = B_*θ_i and no batches for the population, else ĉ = (1/m)Xᵀy."""
+    if data is None:
+        c = heads @ _swap(B_star)
+        return c, c, None, None
+    c_in, c_out = (
+        (_swap(X) @ y[..., None])[..., 0] / X.shape[-2]
+        for X, y in ((data.X_in, data.y_in), (data.X_out, data.y_out))
+    )
+    return c_in, c_out, data.X_in, data.X_out
+
+
+def _sums(
+    method: str,
+    B: np.ndarray,
+    w: np.ndarray,
+    c_in: np.ndarray,
+    c_out: np.ndarray,
+    alpha: float | np.ndarray,
+    X_in: np.ndarray | None,
+    X_out: np.ndarray | None,
+    scale: float | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """scale · Σ_i (G_B, G_w)_i over the round's tasks i, by the formulas of the module docstring: the one
+    implementation behind :func:`meta_gradient`, :func:`step` and :func:`simulate`.
+
+    B (…, d, k), w (…, k), c_in/c_out (…, n, d) the rows ĉ_i of the inner and outer batches, X_in/X_out their
+    batches (…, n, m, d) or None for the population (Σ̂ = I). Every term is linear in the outer residual, so
+    ``scale`` multiplies that residual once instead of each output. Written for few numpy calls, since a
+    population step at small (d, k) costs its calls' overhead only: two-dimensional operands (one run) use
+    np.dot, a third of matmul's overhead; stacked ones (runs) np.matmul.
+    """
+    mm = np.dot if B.ndim == 2 and c_in.ndim == 2 else np.matmul
+    Bt = B.swapaxes(-1, -2)
+    w_row = w[..., None, :]
+    p0 = mm(B, w[..., :, None]).swapaxes(-1, -2)  # Bw as a row (…, 1, d): one regressor shared by the tasks
+    if method == "nal":
+        s_bar = _sum(_moment(X_out, p0) - c_out, -2, keepdims=True) * scale  # scale · Σ_i s_i, (…, 1, d)
+        return mm(s_bar.swapaxes(-1, -2), w_row), mm(s_bar, B)[..., 0, :]
+    s0 = _moment(X_in, p0) - c_in  # (…, n, d)
+    w_i = w_row - mm(s0, B) * alpha  # (…, n, k)
+    if method in ("anil", "fo-anil"):
+        s = (_moment(X_out, mm(w_i, Bt)) - c_out) * scale
+        g = mm(s, B)
+        G_B = mm(s.swapaxes(-1, -2), w_i)
+        g_sum = _sum(g, -2, keepdims=True)
+        if method == "fo-anil":
+            return G_B, g_sum[..., 0, :]
+        q_sum = _moment_sum(X_in, mm, Bt, alpha, g, g_sum)  # α Σ_i Σ̂_a B g_i, (…, 1, d)
+        G_B = G_B - (mm(s0.swapaxes(-1, -2), g) * alpha + mm(q_sum.swapaxes(-1, -2), w_row))
+        return G_B, (g_sum - mm(q_sum, B))[..., 0, :]
+    overlap_a = mm(w_i, w[..., :, None]) * alpha  # α wᵀw_i, (…, n, 1)
+    s = (_moment(X_out, mm(w_i, Bt) - overlap_a * s0) - c_out) * scale  # s̃ at B_i w_i
+    s_overlap_a = _sum(s0 * s, -1, keepdims=True) * alpha  # α s⁰ᵀs̃, (…, n, 1)
+    u = mm(s, B) - mm(s_overlap_a, w_row)
+    G_B = mm(s.swapaxes(-1, -2), w_i)
+    if method == "fo-maml":
+        return G_B, _sum(u, -2)
+    # α Σ_i Σ̂_a h_i with h_i = (wᵀw_i)s̃_i + Bu_i, (…, 1, d)
+    q_sum = _moment_sum(X_in, mm, Bt, alpha, u, _sum(u, -2, keepdims=True), overlap_a, s)
+    G_B = G_B - (mm(q_sum.swapaxes(-1, -2), w_row) + mm(s0.swapaxes(-1, -2), u) * alpha)
+    # Σ_i (u_i − α(s⁰ᵀs̃)_i w_i) − Bᵀ(α Σ_i Σ̂_a h_i): numpy sums over the tasks, so that a sign-symmetric set
+    # cancels exactly at w = 0 (where the one BLAS sum in q_sum, Σ_i (wᵀw_i)s̃_i, is exactly zero).
+    return G_B, _sum(u - s_overlap_a * w_i, -2) - mm(q_sum, B)[..., 0, :]
 
 
 def meta_gradient(
@@ -87,44 +192,8 @@ def meta_gradient(
     B (…, d, k), w (…, k), B_star (…, d, k), heads (…, n, k), ``data`` the round's batches (with the same
     leading axes) or None for the population loss; the leading axes (runs) broadcast.
     """
-    method = method_name(method)
-    Bt = _swap(B)
-    if data is None:
-        X_in = X_out = None
-        c_in = c_out = heads @ _swap(B_star)  # ĉ = B_*θ_i, (…, n, d)
-    else:
-        X_in, X_out = data.X_in, data.X_out
-        c_in, c_out = (
-            (_swap(X) @ y[..., None])[..., 0] / X.shape[-2]
-            for X, y in ((X_in, data.y_in), (X_out, data.y_out))
-        )
-    n = heads.shape[-2]
-    p0 = (B @ w[..., None])[..., None, :, 0]  # Bw, (…, 1, d): one regressor shared by the tasks
-    if method == "nal":
-        s_bar = (_moment(X_out, p0) - c_out).sum(axis=-2) / n
-        return s_bar[..., :, None] * w[..., None, :], (s_bar[..., None, :] @ B)[..., 0, :]
-    s0 = _moment(X_in, p0) - c_in  # (…, n, d)
-    w_i = w[..., None, :] - alpha * (s0 @ B)  # (…, n, k)
-    if method in ("anil", "fo-anil"):
-        s = _moment(X_out, w_i @ Bt) - c_out
-        g = s @ B
-        G_B = _swap(s) @ w_i
-        if method == "anil":
-            q = _moment(X_in, g @ Bt)  # Σ̂_a B g
-            G_B = G_B - alpha * (_swap(s0) @ g + q.sum(axis=-2)[..., :, None] * w[..., None, :])
-            g = g - alpha * (q @ B)
-        # Sums over tasks divided by n rather than means: np.mean's overhead dominates small population steps.
-        return G_B / n, g.sum(axis=-2) / n
-    head_overlap = w_i @ w[..., :, None]  # wᵀw_i, (…, n, 1)
-    s = _moment(X_out, w_i @ Bt - alpha * head_overlap * s0) - c_out  # s̃ at B_i w_i
-    s_overlap = np.sum(s0 * s, axis=-1, keepdims=True)  # s⁰ᵀs̃, (…, n, 1)
-    u = s @ B - alpha * s_overlap * w[..., None, :]
-    G_B = _swap(s) @ w_i
-    if method == "maml":
-        q = _moment(X_in, head_overlap * s + u @ Bt)  # Σ̂_a h
-        G_B = G_B - alpha * (q.sum(axis=-2)[..., :, None] * w[..., None, :] + _swap(s0) @ u)
-        u = u - alpha * (s_overlap * w_i + q @ B)
-    return G_B / n, u.sum(axis=-2) / n
+    c_in, c_out, X_in, X_out = _targets(B_star, heads, data)
+    return _sums(method_name(method), B, w, c_in, c_out, alpha, X_in, X_out, 1.0 / heads.shape[-2])
 
 
 def step(
@@ -137,9 +206,11 @@ def step(
     beta: float,
     data: Batches | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One outer step (B − βG_B, w − βG_w), shapes and ``data`` as in :func:`meta_gradient`."""
-    G_B, G_w = meta_gradient(method, B, w, B_star, heads, alpha, data)
-    return B - beta * G_B, w - beta * G_w
+    """One outer step (B − βG_B, w − βG_w), shapes and ``data`` as in :func:`meta_gradient`; evaluated as
+    (B, w) + (−β/n)·Σ_i (G_B, G_w)_i, the arithmetic of :func:`simulate`'s steps."""
+    c_in, c_out, X_in, X_out = _targets(B_star, heads, data)
+    G_B, G_w = _sums(method_name(method), B, w, c_in, c_out, alpha, X_in, X_out, -beta / heads.shape[-2])
+    return B + G_B, w + G_w
 
 
 def round_step(
@@ -252,6 +323,13 @@ def simulate(
     ``problem``: shared by every run (B_*, B_0, w_0, fixed heads); None draws one per run. ``blowup``: the
     divergence factor of :data:`BLOWUP`. ``sampler``: how finite-sample rounds are drawn (:data:`SAMPLERS`;
     the two have the same law, not the same bits).
+
+    Steps run in blocks (up to 1024 steps, fewer with many runs); the distances of a block's iterates are
+    computed in one batched call at its end (:func:`numerics.representation.distance.dist`). Divergence is
+    tested on every finite-sample step (a frozen run must not draw from an exploded iterate), but for the
+    population only at the end of each block, from the kept iterates' norms: a run that crosses the
+    threshold keeps evolving (overflow and NaN are harmless there) until the block ends, and is then frozen
+    at its first crossing, with the same ``diverged_at``, final iterate and NaN as a per-step test gives.
     """
     method = method_name(method)
     blowup = v.real("blowup", blowup, low=1.0, low_open=True, allowed="> 1")
@@ -259,8 +337,13 @@ def simulate(
         raise v.ParameterError("sampler", f"one of {SAMPLERS}", sampler)
     streams = _streams(rng, runs)
     B_star, B, w, fixed_heads = _stacked(inst, streams, problem)
-    R, T = len(streams), inst.T
+    R, T, n, k = len(streams), inst.T, inst.n, inst.k
     start = dist(B, B_star)  # in the given coordinates, bit for bit dist(B_0, B_*)
+    distance = np.full((R, T + 1), np.nan)
+    w_norm = np.full((R, T + 1), np.nan)
+    deficient = np.zeros((R, T + 1), dtype=bool)
+    distance[:, 0], deficient[:, 0] = start
+    w_norm[:, 0] = np.linalg.norm(w, axis=-1)
     frame = None
     if not inst.finite:
         # Population updates keep B_t in span(B_0, B_*) (every term of G_B is a vector of that span times a
@@ -268,65 +351,99 @@ def simulate(
         # with the same formulas in dimension r = min(d, 2k), dist(B, B_*) = dist(C, J), ‖B‖_F = ‖C‖_F.
         frame = sampling.span_basis(np.concatenate([B_star, B], axis=-1))
         B_star, B = (_swap(frame) @ a for a in (B_star, B))
+        if R == 1:
+            # One run carries no run axis: its products are then 2-D np.dot calls (see _sums). The bits are
+            # those of the run in a batch (tests/test_representation_numerics.py checks it).
+            B_star, B, w = B_star[0], B[0], w[0]
+            fixed_heads = None if fixed_heads is None else fixed_heads[0]
     B, w = B.copy(), w.copy()
+    shape_B, shape_w = B.shape, w.shape  # (…, r, k), (…, k) with … = (R,), or () for one population run
+    dims = shape_B[-2:]
 
     def size(B: np.ndarray, w: np.ndarray) -> np.ndarray:
         return np.sqrt((B * B).sum(axis=(-2, -1)) + (w * w).sum(axis=-1))
 
-    limit = blowup * np.maximum(size(B, w), math.sqrt(inst.k))
-    distance = np.full((R, T + 1), np.nan)
-    w_norm = np.full((R, T + 1), np.nan)
-    deficient = np.zeros((R, T + 1), dtype=bool)
+    limit = (blowup * np.maximum(size(B, w), math.sqrt(k))).reshape(R)
     diverged_at = np.full(R, -1)
-    active = np.ones(R, dtype=bool)
-    # Iterates are kept for a block of steps and their distances computed in one batched call per block.
-    block = max(1, min(T + 1, 256, _BLOCK_ENTRIES // (R * B[0].size)))
-    kept_B = np.empty((R, block, *B.shape[1:]))
-    kept_w = np.empty((R, block, *w.shape[1:]))
-    heads = np.empty((R, block, inst.n, inst.k))
-    first = 0  # the step held in slot 0 of the block
-
-    def record(last: int) -> None:
-        """dist and ‖w‖ of the kept steps first..last; NaN from a run's divergence on."""
-        c = last - first + 1
-        star = np.broadcast_to(B_star[:, None], (R, c, *B_star.shape[1:]))
-        value, bad = dist(kept_B[:, :c].reshape(R * c, *B.shape[1:]), star.reshape(R * c, *B.shape[1:]))
-        steps = np.arange(first, last + 1)
-        live = (diverged_at[:, None] < 0) | (steps[None, :] < diverged_at[:, None])
-        distance[:, first : last + 1] = np.where(live, value.reshape(R, c), np.nan)
-        deficient[:, first : last + 1] = live & bad.reshape(R, c)
-        w_norm[:, first : last + 1] = np.where(live, np.linalg.norm(kept_w[:, :c], axis=-1), np.nan)
-
-    t = 0
-    kept_B[:, 0], kept_w[:, 0] = B, w
-    # An unstable run overflows on its way past the threshold; that is detected below, not warned about.
+    alive = np.ones(R, dtype=bool)
+    frozen_B = np.empty((R, *dims))
+    frozen_w = np.empty((R, k))
+    # Iterates are kept step-major for a block of steps: kept[j] is the iterate after the block's step j + 1.
+    block = max(1, min(T, _BLOCK_STEPS, _BLOCK_ENTRIES // B.size))
+    kept_B = np.empty((block, *shape_B))
+    kept_w = np.empty((block, *shape_w))
+    runs_B = kept_B.reshape(block, R, *dims)  # views with an explicit run axis
+    runs_w = kept_w.reshape(block, R, k)
+    star = B_star.reshape(R, *dims)
+    if not inst.finite:
+        # The update adds scale · Σ_i (G_B, G_w)_i (see step). 0-d arrays: numpy multiplies by them faster
+        # than by Python floats, with the same bits.
+        alpha, scale = np.array(inst.alpha), np.array(-inst.beta / n)
+        Jt = _swap(B_star)
+        if fixed_heads is None:
+            heads = np.empty((R, block, n, k))
+        else:
+            c_fixed = fixed_heads @ Jt  # ĉ_i = B_*θ_i, the same every round
+    t = 0  # steps done
+    # An unstable run overflows on its way past the threshold; that is detected, not warned about.
     with np.errstate(over="ignore", invalid="ignore"):
-        while t < T and active.any():
-            t += 1
-            slot = t - first
-            if slot == block:
-                record(t - 1)
-                first, slot = t, 0
+        while t < T and alive.any():
+            c = min(block, T - t)
             if inst.finite:
-                B_new, w_new = round_step(method, inst, B, w, B_star, streams, fixed_heads, sampler=sampler)
+                for j in range(c):
+                    B_new, w_new = round_step(
+                        method, inst, B, w, B_star, streams, fixed_heads, sampler=sampler
+                    )
+                    # NaN compares False, so a non-finite iterate fails this test too.
+                    crossed = alive & ~(size(B_new, w_new) <= limit)
+                    if crossed.any():
+                        diverged_at[crossed] = t + j + 1
+                        frozen_B[crossed], frozen_w[crossed] = B[crossed], w[crossed]
+                        alive &= ~crossed
+                    if not alive.all():
+                        B_new[~alive], w_new[~alive] = frozen_B[~alive], frozen_w[~alive]
+                    B, w = B_new, w_new
+                    kept_B[j], kept_w[j] = B, w
             else:
-                if fixed_heads is None and (t - 1) % block == 0:
+                B_before, w_before = B.reshape(R, *dims).copy(), w.reshape(R, k).copy()
+                if fixed_heads is None:
                     # The population draws nothing but heads: a block of rounds at once, bit for bit the same.
                     for stream, out in zip(streams, heads, strict=True):
-                        fill_heads(inst, stream, out)
-                round_heads = fixed_heads if fixed_heads is not None else heads[:, (t - 1) % block]
-                B_new, w_new = step(method, B, w, B_star, round_heads, inst.alpha, inst.beta)
-            # NaN compares False, so a non-finite iterate fails this test too.
-            crossed = active & ~(size(B_new, w_new) <= limit)
-            if crossed.any() or not active.all():
-                diverged_at[crossed] = t
-                active &= ~crossed
-                B[active], w[active] = B_new[active], w_new[active]
-            else:
-                B, w = B_new, w_new
-            kept_B[:, slot], kept_w[:, slot] = B, w
-    record(t)
-    distance[:, 0], deficient[:, 0] = start
+                        fill_heads(inst, stream, out[:c])
+                    # ĉ_i = B_*θ_i of the block's rounds (one product per run and round, as the kernel would
+                    # have done: the bits do not depend on the blocks), kept step-major: (c, …, n, r).
+                    if R == 1:
+                        c_block = heads[0, :c] @ Jt
+                    else:
+                        c_block = np.empty((c, R, n, B.shape[-2]))
+                        np.matmul(heads[:, :c], Jt[:, None], out=c_block.swapaxes(0, 1))
+                rounds = itertools.repeat(c_fixed, c) if fixed_heads is not None else c_block
+                for c_j, B_out, w_out in zip(rounds, kept_B[:c], kept_w[:c], strict=True):
+                    G_B, G_w = _sums(method, B, w, c_j, c_j, alpha, None, None, scale)
+                    B = np.add(B, G_B, out=B_out)
+                    w = np.add(w, G_w, out=w_out)
+                # Each run's first step in the block past the threshold (NaN compares False), if any.
+                crossed = ~(size(runs_B[:c], runs_w[:c]) <= limit) & alive
+                new = crossed.any(axis=0)
+                for r in np.flatnonzero(new):
+                    j = int(crossed[:, r].argmax())
+                    diverged_at[r] = t + j + 1
+                    before = (runs_B[j - 1], runs_w[j - 1]) if j else (B_before, w_before)
+                    frozen_B[r], frozen_w[r] = before[0][r], before[1][r]
+                alive &= ~new
+            # dist and ‖w‖ of the block's iterates; NaN from a run's divergence on. Iterates past a run's
+            # divergence are discarded: B_* stands in for them, which spares their SVD.
+            steps = np.arange(t + 1, t + c + 1)
+            live = (diverged_at[None, :] < 0) | (steps[:, None] < diverged_at[None, :])  # (c, R)
+            iterates = runs_B[:c] if live.all() else np.where(live[..., None, None], runs_B[:c], star)
+            value, bad = dist(iterates, star)
+            distance[:, t + 1 : t + c + 1] = np.where(live, value, np.nan).T
+            deficient[:, t + 1 : t + c + 1] = (live & bad).T
+            w_norm[:, t + 1 : t + c + 1] = np.where(live, np.linalg.norm(runs_w[:c], axis=-1), np.nan).T
+            t += c
+    B, w = B.reshape(R, *dims).copy(), w.reshape(R, k).copy()
+    dead = diverged_at >= 0
+    B[dead], w[dead] = frozen_B[dead], frozen_w[dead]
     if frame is not None:
         B = frame @ B
     return Trajectory(
@@ -335,7 +452,7 @@ def simulate(
         dist=distance,
         w_norm=w_norm,
         rank_deficient=deficient,
-        diverged=diverged_at >= 0,
+        diverged=dead,
         diverged_at=diverged_at,
         B_final=B,
         w_final=w,
