@@ -11,7 +11,9 @@ Peer (the floor the issue measures against): the bare d-dimensional matrix produ
 population step needs (B w, B_*θ_i, s⁰B, w_iBᵀ, sB, sᵀw_i, gBᵀ, s⁰ᵀg, qB for the n tasks), T times, with
 preallocated outputs. The simulator works in the r = 2k coordinates of span(B_0, B_*), which is exact for the
 population loss, so d drops out of its per-step cost. Each figure is the best of a few calls.
-Targets (issue 3): under 0.25 s per method for the one-run rows at d = 100, under 2 s for the batched rows.
+Targets (issue 3): under 0.25 s per method for the one-run rows at d = 100, under 2 s for the batched rows,
+set on the planning machine, where the d = 1000 peer took about 57 µs per step; the last line prints this
+machine's peer per step and the factor between the two, to read the absolute targets against.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from numerics.representation.instances import METHODS, Instance, Problem, draw_p
 from numerics.representation.simulate import simulate
 
 SINGLE = ((100, 5, 10_000), (1000, 10, 10_000))
+PLANNING_PEER_US = 57.0
+"""µs per step of the peer at (d, k) = (1000, 10) on the machine the issue's targets were set on."""
 """(d, k, T) of the one-run rows."""
 
 BATCHED = (20, 3, 1000, 256)
@@ -83,14 +87,22 @@ def main(argv: list[str] | None = None) -> int:
             lambda i=inst: simulate("anil", i, np.random.default_rng(0), runs=runs), args.repeats
         )
         rows.append({"case": f"d={d} k={k} T={T} runs={runs} init={init}", "method": "anil", "ours": ours})
+    per_step = 1e6 * next(r["peer"] for r in rows if r["case"].startswith("d=1000")) / SINGLE[1][2]
+    factor = per_step / PLANNING_PEER_US
     if args.json:
-        print(json.dumps({"repeats": args.repeats, "rows": rows}, indent=2))
+        report = {"repeats": args.repeats, "rows": rows, "peer_us_per_step_d1000": per_step, "factor": factor}
+        print(json.dumps(report, indent=2))
         return 0
     print(f"population dynamics, dist recorded every step (s, best of {args.repeats}); peer: bare products")
     print(f"{'case':>38}{'method':>9}{'ours':>9}{'peer':>9}{'peer/ours':>11}")
     for row in rows:
         peer = f"{row['peer']:9.3f}{row['peer'] / row['ours']:10.2f}x" if "peer" in row else ""
         print(f"{row['case']:>38}{row['method']:>9}{row['ours']:9.3f}{peer}")
+    print(
+        f"machine: the d=1000 peer takes {per_step:.0f} µs per step here, {PLANNING_PEER_US:.0f} µs on the "
+        f"planning machine ({factor:.2f}x); the targets at this machine's speed: {0.25 * factor:.2f} s, "
+        f"{2 * factor:.2f} s"
+    )
     return 0
 
 

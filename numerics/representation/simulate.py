@@ -99,15 +99,16 @@ def _moment_sum(
     weights: np.ndarray | None = None,
     vectors: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Σ_i Σ̂_i (αB r_i + c_i v_i) over the tasks, as a row (…, 1, d): rows r_i (…, n, k) with their sum
+    """α Σ_i Σ̂_i (B r_i + c_i v_i) over the tasks, as a row (…, 1, d): rows r_i (…, n, k) with their sum
     ``rows_sum`` (…, 1, k), and optionally weights c_i (…, n, 1) with vectors v_i (…, n, d). Per task for a
-    batch X (…, n, m, d); with Σ̂ = I (X None) the sums are taken first, αB Σ_i r_i + Σ_i c_i v_i (a product
+    batch X (…, n, m, d); with Σ̂ = I (X None) the sums are taken first, B Σ_i r_i + Σ_i c_i v_i (a product
     over the task axis), which is the same sum in fewer operations."""
     if X is None:
-        total = mm(rows_sum, Bt) * alpha
-        return total if weights is None else total + mm(weights.swapaxes(-1, -2), vectors)
-    terms = mm(rows, Bt) * alpha
-    return _sum(_moment(X, terms if weights is None else terms + weights * vectors), -2, keepdims=True)
+        total = mm(rows_sum, Bt)
+        return (total if weights is None else total + mm(weights.mT, vectors)) * alpha
+    terms = mm(rows, Bt)
+    terms = _moment(X, terms if weights is None else terms + weights * vectors)
+    return _sum(terms, -2, keepdims=True) * alpha
 
 
 def _targets(
@@ -140,39 +141,41 @@ def _sums(
 
     B (…, d, k), w (…, k), c_in/c_out (…, n, d) the rows ĉ_i of the inner and outer batches, X_in/X_out their
     batches (…, n, m, d) or None for the population (Σ̂ = I). Every term is linear in the outer residual, so
-    ``scale`` multiplies that residual once instead of each output. Written for few numpy calls, since a
-    population step at small (d, k) costs its calls' overhead only: two-dimensional operands (one run) use
-    np.dot, a third of matmul's overhead; stacked ones (runs) np.matmul.
+    ``scale`` multiplies that residual once instead of each output. Written for few and cheap numpy calls,
+    since a population step at small (d, k) costs its calls' overhead only: two-dimensional operands (one
+    run) use ndarray.dot, half of matmul's overhead; stacked ones (runs) np.matmul; transposes are ``.mT``.
     """
-    mm = np.dot if B.ndim == 2 and c_in.ndim == 2 else np.matmul
-    Bt = B.swapaxes(-1, -2)
+    mm = np.ndarray.dot if B.ndim == 2 and c_in.ndim == 2 else np.matmul
+    Bt = B.mT
     w_row = w[..., None, :]
-    p0 = mm(B, w[..., :, None]).swapaxes(-1, -2)  # Bw as a row (…, 1, d): one regressor shared by the tasks
+    p0 = mm(B, w[..., :, None]).mT  # Bw as a row (…, 1, d): one regressor shared by the tasks
     if method == "nal":
         s_bar = _sum(_moment(X_out, p0) - c_out, -2, keepdims=True) * scale  # scale · Σ_i s_i, (…, 1, d)
-        return mm(s_bar.swapaxes(-1, -2), w_row), mm(s_bar, B)[..., 0, :]
-    s0 = _moment(X_in, p0) - c_in  # (…, n, d)
-    w_i = w_row - mm(s0, B) * alpha  # (…, n, k)
+        return mm(s_bar.mT, w_row), mm(s_bar, B)[..., 0, :]
+    # α enters every term with s⁰ as αs⁰ (w_i, B_i = B − αs⁰wᵀ and the chain rule through both), so it is
+    # applied to s⁰ once.
+    s0a = (_moment(X_in, p0) - c_in) * alpha  # αs⁰, (…, n, d)
+    w_i = w_row - mm(s0a, B)  # (…, n, k)
     if method in ("anil", "fo-anil"):
         s = (_moment(X_out, mm(w_i, Bt)) - c_out) * scale
         g = mm(s, B)
-        G_B = mm(s.swapaxes(-1, -2), w_i)
+        G_B = mm(s.mT, w_i)
         g_sum = _sum(g, -2, keepdims=True)
         if method == "fo-anil":
             return G_B, g_sum[..., 0, :]
         q_sum = _moment_sum(X_in, mm, Bt, alpha, g, g_sum)  # α Σ_i Σ̂_a B g_i, (…, 1, d)
-        G_B = G_B - (mm(s0.swapaxes(-1, -2), g) * alpha + mm(q_sum.swapaxes(-1, -2), w_row))
+        G_B = G_B - (mm(s0a.mT, g) + mm(q_sum.mT, w_row))
         return G_B, (g_sum - mm(q_sum, B))[..., 0, :]
-    overlap_a = mm(w_i, w[..., :, None]) * alpha  # α wᵀw_i, (…, n, 1)
-    s = (_moment(X_out, mm(w_i, Bt) - overlap_a * s0) - c_out) * scale  # s̃ at B_i w_i
-    s_overlap_a = _sum(s0 * s, -1, keepdims=True) * alpha  # α s⁰ᵀs̃, (…, n, 1)
-    u = mm(s, B) - mm(s_overlap_a, w_row)
-    G_B = mm(s.swapaxes(-1, -2), w_i)
+    overlap = mm(w_i, w[..., :, None])  # wᵀw_i, (…, n, 1)
+    s = (_moment(X_out, mm(w_i, Bt) - overlap * s0a) - c_out) * scale  # s̃ at B_i w_i
+    s_overlap_a = np.vecdot(s0a, s, keepdims=True)  # α s⁰ᵀs̃, (…, n, 1)
+    u = mm(s, B) - s_overlap_a * w_row
+    G_B = mm(s.mT, w_i)
     if method == "fo-maml":
         return G_B, _sum(u, -2)
     # α Σ_i Σ̂_a h_i with h_i = (wᵀw_i)s̃_i + Bu_i, (…, 1, d)
-    q_sum = _moment_sum(X_in, mm, Bt, alpha, u, _sum(u, -2, keepdims=True), overlap_a, s)
-    G_B = G_B - (mm(q_sum.swapaxes(-1, -2), w_row) + mm(s0.swapaxes(-1, -2), u) * alpha)
+    q_sum = _moment_sum(X_in, mm, Bt, alpha, u, _sum(u, -2, keepdims=True), overlap, s)
+    G_B = G_B - (mm(q_sum.mT, w_row) + mm(s0a.mT, u))
     # Σ_i (u_i − α(s⁰ᵀs̃)_i w_i) − Bᵀ(α Σ_i Σ̂_a h_i): numpy sums over the tasks, so that a sign-symmetric set
     # cancels exactly at w = 0 (where the one BLAS sum in q_sum, Σ_i (wᵀw_i)s̃_i, is exactly zero).
     return G_B, _sum(u - s_overlap_a * w_i, -2) - mm(q_sum, B)[..., 0, :]
