@@ -448,3 +448,21 @@ def test_rank_deficient_iterate_is_reported_not_raised():
     problem = Problem(B_star=B_star, B0=B0, w0=np.zeros(2), heads=None)
     traj = simulate("nal", inst, np.random.default_rng(0), problem=problem)
     assert traj.rank_deficient.all() and np.all(np.isnan(traj.dist)) and not traj.diverged.any()
+
+
+def test_auto_sampler_draws_small_rounds_naively_and_large_ones_projected() -> None:
+    small = Instance(
+        d=20, k=3, n=20, T=3, beta=0.1, m_in=20, m_out=20, sigma=0.1, init="random"
+    )  # 16 800 numbers
+    large = replace(small, d=40)  # 32 800 numbers
+    assert small.n * (small.m_in + small.m_out) * (small.d + 1) <= simulator.NAIVE_MAX_NUMBERS
+    for inst, chosen in ((small, "naive"), (large, "projected")):
+        auto = simulate("anil", inst, np.random.default_rng(3), runs=2)
+        named = simulate("anil", inst, np.random.default_rng(3), runs=2, sampler=chosen)
+        other = simulate(
+            "anil", inst, np.random.default_rng(3), runs=2, sampler=({"naive", "projected"} - {chosen}).pop()
+        )
+        assert np.array_equal(auto.dist, named.dist)
+        assert not np.array_equal(auto.dist[:, 1:], other.dist[:, 1:])
+    with pytest.raises(ParameterError, match="sampler"):
+        simulate("anil", small, np.random.default_rng(3), sampler="fast")
