@@ -67,8 +67,8 @@ calls, and the projected one otherwise. The two have the same law, not the same 
 
 NAIVE_MAX_NUMBERS = 25_000
 """The ``"auto"`` switch. Measured (benchmarks/representation_step.py, k = 3, n = m_in = m_out = 20): the
-naive sampler is 1.4-2.5× faster at d ≤ 20 (≤ 16 800 numbers), the two are even near d = 40 (32 800) and the
-projected sampler wins from d = 60 on, by 25× at (d, k, n, m) = (100, 5, 100, 50)."""
+naive sampler is 1.1-2.2× faster at d ≤ 20 (≤ 16 800 numbers), the two are even near d = 40 (32 800) and the
+projected sampler wins from d = 60 on, by 10-25× at (d, k, n, m) = (100, 5, 100, 50)."""
 
 
 def _resolve(inst: Instance, sampler: str) -> str:
