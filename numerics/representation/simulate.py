@@ -96,16 +96,12 @@ _BLOCK_STEPS = 1024
 _sum = np.add.reduce  # ndarray.sum's Python wrapper costs more than the sum at small sizes
 
 
-def _swap(a: np.ndarray) -> np.ndarray:
-    return a.swapaxes(-1, -2)  # the method: np.swapaxes' dispatch costs more than the swap at small sizes
-
-
 def _moment(X: np.ndarray | None, p: np.ndarray) -> np.ndarray:
     """Σ̂p for vectors p (…, n, d) or one shared p (…, 1, d): (1/m) Xᵀ(Xp) per task for a batch X (…, n, m, d);
     p itself (Σ̂ = I) when X is None. Two matrix-vector products, O(md) a task, never forming the d×d Σ̂."""
     if X is None:
         return p
-    return (_swap(X) @ (X @ p[..., None]))[..., 0] / X.shape[-2]
+    return (X.mT @ (X @ p[..., None]))[..., 0] / X.shape[-2]
 
 
 def _moment_sum(
@@ -135,10 +131,10 @@ def _targets(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """(ĉ_a, ĉ_o, X_a, X_o) of a round: ĉ = B_*θ_i and no batches for the population, else ĉ = (1/m)Xᵀy."""
     if data is None:
-        c = heads @ _swap(B_star)
+        c = heads @ B_star.mT
         return c, c, None, None
     c_in, c_out = (
-        (_swap(X) @ y[..., None])[..., 0] / X.shape[-2]
+        (X.mT @ y[..., None])[..., 0] / X.shape[-2]
         for X, y in ((data.X_in, data.y_in), (data.X_out, data.y_out))
     )
     return c_in, c_out, data.X_in, data.X_out
@@ -369,7 +365,7 @@ def simulate(
         # row), so the run is exact in the coordinates of an orthonormal basis V of it: B = V C, B_* = V J,
         # with the same formulas in dimension r = min(d, 2k), dist(B, B_*) = dist(C, J), ‖B‖_F = ‖C‖_F.
         frame = sampling.span_basis(np.concatenate([B_star, B], axis=-1))
-        B_star, B = (_swap(frame) @ a for a in (B_star, B))
+        B_star, B = (frame.mT @ a for a in (B_star, B))
         if R == 1:
             # One run carries no run axis: its products are then 2-D np.dot calls (see _sums). The bits are
             # those of the run in a batch (tests/test_representation_numerics.py checks it).
@@ -398,7 +394,7 @@ def simulate(
         # The update adds scale · Σ_i (G_B, G_w)_i (see step). 0-d arrays: numpy multiplies by them faster
         # than by Python floats, with the same bits.
         alpha, scale = np.array(inst.alpha), np.array(-inst.beta / n)
-        Jt = _swap(B_star)
+        Jt = B_star.mT
         if fixed_heads is None:
             heads = np.empty((R, block, n, k))
         else:
