@@ -33,9 +33,10 @@ from numerics.representation.instances import METHODS, Instance, Problem, draw_p
 from numerics.representation.simulate import simulate
 
 SINGLE = ((100, 5, 10_000), (1000, 10, 10_000))
+"""(d, k, T) of the one-run rows."""
+
 PLANNING_PEER_US = 57.0
 """µs per step of the peer at (d, k) = (1000, 10) on the machine the issue's targets were set on."""
-"""(d, k, T) of the one-run rows."""
 
 BATCHED = (20, 3, 1000, 256)
 """(d, k, T, runs) of the batched rows."""
