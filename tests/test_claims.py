@@ -34,6 +34,18 @@ def test_slack_at_zero_and_negative_bounds():
     assert c.evaluate({"x": -0.5, "y": -1.0}).slack == 2.0
 
 
+def test_scale_sets_where_quantities_count_as_zero():
+    # Default scale 1: below 1 the tolerance is absolute, so a bound of 1e-10 exceeded fivefold is still
+    # "zero to the tolerance". With scale 0 (the theorem claims, whose bounds fall to 1e-10) it is relative.
+    loose = make(sp.Le(x, y))
+    strict = Claim("T.test", "a test claim", "here", Provenance.DERIVED, "x ≤ y", sp.Le(x, y), scale=0.0)
+    assert loose.evaluate({"x": 5e-10, "y": 1e-10}).holds
+    e = strict.evaluate({"x": 5e-10, "y": 1e-10})
+    assert not e.holds and e.slack == pytest.approx(5.0)
+    assert strict.evaluate({"x": 1e-10 * (1 + 1e-10), "y": 1e-10}).holds  # within rtol of the bound
+    assert all(c.scale == 0.0 for c in registered("R.theorem."))
+
+
 def test_identity_residual():
     c = make(sp.Eq(x * y, 6))
     assert c.evaluate({"x": 2.0, "y": 3.0}).holds

@@ -42,11 +42,12 @@ def test_meta_learners_fall_exponentially_and_nal_stays_put(capsys, method):
 
 
 def test_fixed_task_set_rate_is_predicted(capsys):
-    # Spec R §4.6: with a fixed task set, dist_{t+1}/dist_t → 1 − βαλ_min(Λ).
-    code, r, _ = dynamics(capsys, "--method", "fo-anil", "--fixed-tasks", "--T", "400")
+    # Spec R §4.6: with a fixed task set, dist_{t+1}/dist_t → 1 − βαλ_min(Λ). By T = 800 the fit over the
+    # last half is past the faster modes' transient (it agrees to 4e-13; to 1e-7 at T = 400).
+    code, r, _ = dynamics(capsys, "--method", "fo-anil", "--fixed-tasks", "--T", "800")
     assert code == 0
     assert r["predicted_rate"] is not None
-    assert r["rate"] == pytest.approx(r["predicted_rate"], abs=1e-4)
+    assert r["rate"] == pytest.approx(r["predicted_rate"], rel=1e-9)
 
 
 def test_fo_maml_divergence_is_reported_not_printed_as_numbers(capsys):

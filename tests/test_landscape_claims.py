@@ -36,9 +36,9 @@ from tests.strategies import (
     mixtures,
     sample_sizes,
 )
+from tests.tolerances import Z
 from theory.claims import Claim, registered
 
-Z = 6.0
 RTOL = 1e-9
 ROUND = 1e-12
 INF = math.inf

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from numerics.landscape import minimisers, oracle
 from numerics.landscape.instances import EasyHard, Mixture, TaskType
 from numerics.validation import ParameterError
-
-Z = 6.0
+from tests.tolerances import Z, spread_tolerance
 
 
 def random_spd(rng: np.random.Generator, d: int) -> np.ndarray:
@@ -212,13 +211,16 @@ def test_sgd_recovers_a_noiseless_point_mass_exactly(m: float) -> None:
 
 def test_jackknife_se_matches_the_spread_of_replicates() -> None:
     """The jackknife SE against the standard deviation of the minimiser over 100 independent
-    replicates (a relative sampling error of about 7 %)."""
+    replicates, per coordinate within Z times that standard deviation's relative sampling error (about 7 %,
+    from the replicates' kurtosis)."""
     mix = small_mixture()
     rng = np.random.default_rng(23)
     replicates = [minimisers.sampled_maml_minimiser(mix, 1000, rng) for _ in range(100)]
-    spread = np.std([e.mean for e in replicates], axis=0, ddof=1)
+    means = np.array([e.mean for e in replicates])
+    spread = np.std(means, axis=0, ddof=1)
     predicted = np.mean([e.se for e in replicates], axis=0)
-    assert np.all((spread / predicted > 0.7) & (spread / predicted < 1.3))
+    for j in range(means.shape[1]):
+        assert abs(spread[j] / predicted[j] - 1) <= spread_tolerance(means[:, j]), j
 
 
 @pytest.mark.parametrize("kind", ["maml", "nal"])

@@ -23,8 +23,8 @@ from numerics.landscape import closed_form, minimisers, oracle
 from numerics.landscape.instances import EasyHard, Mixture, TaskType
 from numerics.landscape.montecarlo import adapted_excess
 from tests.strategies import common_centres_mixture, easy_hard_instances, mixtures, sample_sizes, spd_matrices
+from tests.tolerances import Z
 
-Z = 6.0
 RTOL = 1e-9
 INF = math.inf
 

@@ -391,13 +391,13 @@ def test_fo_anil_converges_exponentially_at_the_spec_defaults():
 
 def test_fixed_task_set_rate_tends_to_one_minus_beta_alpha_lambda_min():
     # Spec R §4.6: with a fixed set, dist_{t+1}/dist_t → 1 − βα λ_min(Λ) (population; the set's θ̄ ≠ 0, so
-    # w_t ≠ 0 here). Observed at t = 400: agreement to about 3e-6.
-    inst = Instance(fixed_tasks=True, mu=0.5, T=400)
+    # w_t ≠ 0 here). The gap is the faster modes' transient: 1.3e-8 at t = 400, 1e-14 at t = 800.
+    inst = Instance(fixed_tasks=True, mu=0.5, T=800)
     problem = draw_problem(inst, np.random.default_rng(0))
     traj = simulate("fo-anil", inst, np.random.default_rng(1), problem=problem)
     lam_min = np.linalg.eigvalsh(problem.heads.T @ problem.heads / inst.n)[0]
     assert traj.dist[0, -1] / traj.dist[0, -2] == pytest.approx(
-        1 - inst.beta * inst.alpha * lam_min, abs=1e-4
+        1 - inst.beta * inst.alpha * lam_min, rel=1e-11
     )
 
 
@@ -410,7 +410,10 @@ def test_nal_stays_put_and_maml_equals_anil_with_sign_symmetric_heads():
         assert not traj.diverged.any()
         assert not np.any(traj.w_norm)
     nal = runs["nal"]
-    assert np.max(np.abs(nal.dist - nal.dist[:, :1])) <= 1e-12
+    # B_t = B_0 exactly (G_B = mean(s)wᵀ = 0), so dist is the same bits from t = 1 on; dist_0 is computed in
+    # the given coordinates, the others in those of span(B_0, B_*), which differ by round-off.
+    assert np.array_equal(nal.dist[:, 1:], np.broadcast_to(nal.dist[:, 1:2], nal.dist[:, 1:].shape))
+    assert np.max(np.abs(nal.dist[:, 1] - nal.dist[:, 0])) <= 1e-14
     assert np.all(runs["anil"].dist[:, -1] < 1e-11 * runs["anil"].dist[:, 0])
     np.testing.assert_allclose(runs["fo-maml"].dist, runs["fo-anil"].dist, rtol=1e-12, atol=0)
     np.testing.assert_allclose(runs["maml"].dist, runs["anil"].dist, rtol=1e-12, atol=0)

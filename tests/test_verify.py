@@ -22,7 +22,7 @@ from numerics.verification.checks import Check, Diverged, check_of
 from numerics.verification.space import Param, Space
 from reports.cli import main
 from reports.verify_command import builtin
-from theory.claims import Claim, Provenance, registered
+from theory.claims import Claim, Proof, Provenance, registered
 
 builtin()
 CLAIMS = registered("L.") + registered("R.")
@@ -52,15 +52,15 @@ def test_claim(claim: Claim, fresh_cache) -> None:
     if claim.prove is not None:
         assert verdict.proof == {"proved": True, "method": verdict.proof["method"], "cached": False}
     check = check_of(claim.id)
+    if check is not None:
+        # A bound check must reach the claim: an empty admissible set would confirm nothing.
+        assert verdict.instances > 0, verdict.json()
     if check is not None and claim.provenance != Provenance.RECONSTRUCTED and claim.numeric:
         _property(check, EXAMPLES.get(claim.id))
 
 
 def _property(check: Check, examples: int | None) -> None:
     """The claim on hypothesis-drawn instances of its space (shrunk by hypothesis if one fails)."""
-    if any(isinstance(h, sp.Eq) for h in check.claim.hypotheses):
-        return  # a random point of a box never meets an equality hypothesis: nothing to test
-
     extra = {} if examples is None else {"max_examples": examples}
     slow_or_filtered = [HealthCheck.filter_too_much, HealthCheck.too_slow]
 
@@ -128,6 +128,26 @@ def _stepping(steps_before_divergence: int | None) -> Check:
         return {"x": params["a"]}
 
     return Check(claim, Space((Param("a", 0.0, 1.0),)), observe)
+
+
+def test_a_proof_whose_check_admits_nothing_says_so(fresh_cache) -> None:
+    # Proved by sympy, but the bound check's box never meets the hypothesis a = 2: the verdict is "proved"
+    # and the note says the numerics confirmed nothing.
+    a = sp.Symbol("a")
+    claim = Claim(
+        "T.unreached",
+        "unreached",
+        "tests",
+        Provenance.DERIVED,
+        "a = 2 ⇒ a² = 4",
+        sp.Eq(a**2, 4),
+        hypotheses=(sp.Eq(a, 2),),
+        prove=lambda: Proof(True, "substitution"),
+    )
+    check = Check(claim, Space((Param("a", 0.0, 1.0),)), lambda params: {})
+    verdict = engine.verify(claim, check=check, instances=10, seed=0, use_cache=False)
+    assert verdict.status == "proved" and verdict.instances == 0
+    assert "no admissible instance" in verdict.note
 
 
 def test_a_diverged_simulation_is_a_failure_with_its_step() -> None:

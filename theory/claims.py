@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
+import numpy as np
 import sympy as sp
 
 
@@ -43,9 +44,14 @@ class Evaluation:
     """A claim at one instance: ``lhs`` and ``rhs`` of the conclusion, whether it ``holds``, and
     its ``slack``.
 
-    Slack: for an identity the relative residual |lhs − rhs| / max(1, |rhs|); for an inequality lhs ≤ rhs the
+    Slack: for an identity the relative residual |lhs − rhs| / max(s, |rhs|); for an inequality lhs ≤ rhs the
     ratio lhs / rhs (≤ 1 holds; near 1 is tight), rhs / lhs for a negative bound; 1 when both sides are zero
     to the tolerance; against a zero bound, 0 when lhs is below it and ∞ when above.
+
+    Tolerance: rtol·max(s, |rhs|), with the claim's ``rtol`` and ``scale`` s (default 1): an identity holds
+    when |lhs − rhs| is within it, an inequality when lhs ≤ rhs + rtol·max(s, |rhs|). Below s, quantities
+    count as zero to the tolerance; a claim whose bound is meaningful however small (a geometric rate
+    bound, say) sets s = 0, and is then judged relative to the bound alone.
     """
 
     lhs: float
@@ -65,6 +71,8 @@ class Claim:
     hypotheses: tuple[sp.Basic, ...] = ()
     prove: Callable[[], Proof] | None = None
     rtol: float = 1e-9
+    scale: float = 1.0
+    """Magnitude below which the claim's quantities count as zero to ``rtol`` (:class:`Evaluation`)."""
     uncertain: tuple[sp.Basic, ...] = ()
     slow: bool = False
     """Its proof takes sympy about a minute (the quick report and the default test run leave it out)."""
@@ -105,23 +113,29 @@ class Claim:
             for h in (*self.hypotheses, *self.uncertain)
         ]
 
-    def bound(self, values: Mapping[str, float]) -> float:
-        """The right-hand side of the conclusion (the bound or predicted value) at ``values``."""
+    @cached_property
+    def _compiled_bound(self) -> tuple[list[str], Callable[..., object]]:
         rhs = _as_le(self.conclusion).rhs
-        names = sorted(rhs.free_symbols, key=lambda s: s.name)
-        return float(sp.lambdify(names, rhs, modules="math")(*(values[s.name] for s in names)))
+        symbols = sorted(rhs.free_symbols, key=lambda s: s.name)
+        return [s.name for s in symbols], sp.lambdify(symbols, rhs, modules="numpy")
+
+    def bound(self, values: Mapping[str, float | np.ndarray]) -> float | np.ndarray:
+        """The right-hand side of the conclusion (the bound or predicted value) at ``values``: a float, or an
+        array where some values are arrays (a bound along a run's steps T, say)."""
+        names, f = self._compiled_bound
+        out = np.asarray(f(*(values[name] for name in names)), dtype=np.float64)
+        return float(out) if out.ndim == 0 else out
 
     def admissible(self, values: Mapping[str, float], *, relaxed: bool = False) -> bool:
         """Whether the instance satisfies every hypothesis (equalities and non-strict inequalities to the
-        claim's
-        relative tolerance, as the conclusion is judged);
-        ``relaxed``: every hypothesis but the uncertain ones."""
+        claim's tolerance, as the conclusion is judged: :class:`Evaluation`); ``relaxed``: every hypothesis
+        but the uncertain ones."""
         args = [values[s.name] for s in self.symbols]
         for h, uncertain, f in self._compiled_hypotheses:
             if relaxed and uncertain:
                 continue
             lhs, rhs = (float(v) for v in f(*args))
-            tol = self.rtol * max(1.0, abs(rhs))
+            tol = self._tolerance(rhs)
             if isinstance(h, sp.Eq):
                 ok = lhs == rhs or abs(lhs - rhs) <= tol  # == first: m = ∞ is a hypothesis, ∞ − ∞ is NaN
             elif isinstance(_as_le(h), sp.StrictLessThan):
@@ -135,11 +149,12 @@ class Claim:
     def evaluate(self, values: Mapping[str, float]) -> Evaluation:
         """The conclusion at one instance, in float64 (``values`` maps symbol names to numbers)."""
         lhs, rhs = (float(v) for v in self._compiled(*(values[s.name] for s in self.symbols)))
+        tol = self._tolerance(rhs)
         if isinstance(self.conclusion, sp.Eq):
-            slack = abs(lhs - rhs) / max(1.0, abs(rhs))
-            return Evaluation(lhs, rhs, slack <= self.rtol, slack)
+            gap, size = abs(lhs - rhs), max(self.scale, abs(rhs))
+            slack = gap / size if size > 0 else (0.0 if gap == 0 else math.inf)
+            return Evaluation(lhs, rhs, gap <= tol, slack)
         strict = isinstance(self.conclusion, sp.StrictLessThan | sp.StrictGreaterThan)
-        tol = self.rtol * max(1.0, abs(rhs))
         holds = lhs < rhs if strict else lhs <= rhs + tol
         if abs(lhs) <= tol and abs(rhs) <= tol:  # both sides zero to round-off: tight
             slack = 1.0
@@ -150,6 +165,9 @@ class Claim:
         else:  # a zero bound: met with room to spare, or exceeded without limit
             slack = 0.0 if lhs < 0 else math.inf
         return Evaluation(lhs, rhs, holds, slack)
+
+    def _tolerance(self, rhs: float) -> float:
+        return self.rtol * max(self.scale, abs(rhs))
 
 
 def _as_le(rel: sp.Basic) -> sp.Basic:

@@ -6,11 +6,13 @@ The box (the ranges of tests/strategies.py, which draws from the same :data:`EAS
 G and the hardness factors g_H, g_E from the compiled closed forms
 (:func:`numerics.landscape.closed_form.easy_hard`), p_E = 1 − p_H. Every ``L.*`` claim whose symbols these
 cover gets a check; the general-mixture claim ``L.gain.any_mixture`` gets its own box (2 or 3 types, random
-covariances and centres from a seed)."""
+covariances and centres from a seed); the claims with equality hypotheses get EASY_HARD with those
+equalities built in (:data:`TIED`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -101,13 +103,32 @@ def mixture_observables(params: Mapping[str, float]) -> dict[str, float]:
     return {"G": G, "g_min": g_min, "g_max": g_max}
 
 
+def _tied(
+    replace: Mapping[str, Param] | None = None, **derived: Callable[[Mapping[str, float]], float]
+) -> Space:
+    """:data:`EASY_HARD` with the parameters named in ``replace`` swapped for others, and those named in
+    ``derived`` drawn no more but computed from the rest: the box of a claim whose hypotheses are equalities,
+    which a random point of EASY_HARD never meets."""
+    params = tuple((replace or {}).get(p.name, p) for p in EASY_HARD.params if p.name not in derived)
+    return Space(params, derive=lambda v: {name: f(v) for name, f in derived.items()})
+
+
+TIED = {
+    "L.gain.no_separation": _tied({"R": Param("R", 0.0, 0.0)}),
+    "L.gain.equal_hardness": _tied(rho_E=lambda v: v["rho_H"]),
+    "L.gain.easy_solved": _tied(rho_E=lambda v: 1.0 / v["alpha"], m=lambda v: math.inf),
+}
+"""The boxes of the claims with equality hypotheses (R = 0; g_H = g_E through ρ_E = ρ_H; m = ∞ and
+αρ_E = 1): those equalities hold at every draw."""
+
+
 def _bind_all() -> None:
     names = set(EASY_HARD.names) | OBSERVED
     for claim in registered("L."):
         if claim.id == "L.gain.any_mixture":
             bind(Check(claim, MIXTURES, mixture_observables))
         elif claim.numeric and {s.name for s in claim.symbols} <= names:
-            bind(Check(claim, EASY_HARD, gain_observables))
+            bind(Check(claim, TIED.get(claim.id, EASY_HARD), gain_observables))
 
 
 _bind_all()

@@ -9,7 +9,8 @@ instances separately.
 - ``R.rate``: the per-step factor dist_t/dist_{t−1} once dist has fallen below 1e-9, from a start on the
   slowest eigen-direction of Λ (principal angle 1e-4 along v_min(Λ), αB_0ᵀB_0 = I), so that the limit is
   reached without waiting for faster modes to die out; β from h = βαλ_max(Λ) ∈ [0.05, 0.5]; any of the four
-  meta-learners.
+  meta-learners, exact MAML and FO-MAML on the sign-symmetric set θ_1, −θ_1, …, θ_n, −θ_n of the n drawn
+  heads (the claim's scope; :func:`rate_of` runs any method on either set).
 - ``R.theorem.*`` (spec R §5, reconstructed): a start with αB_0ᵀB_0 = I_k and dist(B_0, B_*) = dist_0 (largest
   principal angle arcsin dist_0, the others uniform below it), w_0 = 0, β = c·αE_0/κ_*; T = 300 population
   steps; the observable is dist_T at the step T ≥ 1 where dist_T over the bound is largest, among the steps
@@ -148,9 +149,19 @@ RATE = Space(
 
 
 def rate(params: Mapping[str, float]) -> dict[str, float]:
-    """The observed per-step factor at the end of a run started on Λ's slowest direction (module
-    docstring)."""
+    """R.rate's observables at an instance of :data:`RATE`: :func:`rate_of` its method, on the sign-symmetric
+    set for exact MAML and FO-MAML."""
+    method = META[int(params["method"])]
+    return rate_of(method, params, sign_symmetric=method in ("maml", "fo-maml"))
+
+
+def rate_of(method: str, params: Mapping[str, float], *, sign_symmetric: bool) -> dict[str, float]:
+    """The observed per-step factor at the end of a run of ``method`` started on Λ's slowest direction (module
+    docstring), on the instance's n heads or, ``sign_symmetric``, on those and their negatives (2n tasks, the
+    same Λ)."""
     rng, d, k, _, heads = _task_set(params)
+    if sign_symmetric:
+        heads = np.stack([heads, -heads], axis=1).reshape(-1, k)
     alpha = params["alpha"]
     B_star, B_perp = _frame(rng, d, k)
     lam, vec = _moments(heads)  # vec[:, 0]: Λ's slowest direction
@@ -160,7 +171,7 @@ def rate(params: Mapping[str, float]) -> dict[str, float]:
     B0 = _start(B_star, B_perp, sines, vec, V, alpha)
     beta = params["h"] / (alpha * lam[-1])
     T = min(RATE_MAX_STEPS, math.ceil(math.log(RATE_START / RATE_END) / (beta * alpha * lam[0])) + 1)
-    dist = run(META[int(params["method"])], alpha, beta, T, B_star, B0, heads)
+    dist = run(method, alpha, beta, T, B_star, B0, heads)
     t = max(1, int(np.flatnonzero(dist > RATE_END)[-1]))
     return {"rate": float(dist[t] / dist[t - 1]), "lambda_min": float(lam[0]), "beta": beta}
 
@@ -177,6 +188,8 @@ THEOREM = Space(
 
 
 def theorem(method: str):
+    (claim,) = registered(f"R.theorem.{method}")
+
     def observe(params: Mapping[str, float]) -> dict[str, float]:
         """dist_T where it comes closest to (1 − ½βαE_0µ_*²)^{T−1} (module docstring)."""
         rng, d, k, _, heads = _task_set(params)
@@ -195,7 +208,7 @@ def theorem(method: str):
         beta = params["c"] * alpha * E_0 / kappa
         dist = run(method, alpha, beta, THEOREM_STEPS, B_star, B0, heads)
         T = np.arange(1, THEOREM_STEPS + 1)
-        bound = (1 - beta * alpha * E_0 * lam[0] / 2) ** (T - 1)
+        bound = claim.bound({"T": T, "E_0": E_0, "mu_star_sq": lam[0], "alpha": alpha, "beta": beta})
         ratio = np.where(bound > BOUND_FLOOR, dist[1:] / bound, -np.inf)
         i = int(np.argmax(ratio))
         return {

@@ -347,6 +347,8 @@ def _run(
             if check is not None
             else "not proved by sympy, and no numeric check is bound to it"
         )
+    elif verdict.status == "proved" and check is not None and not verdict.instances:
+        verdict.note = "proved by sympy; its numeric check met no admissible instance among the draws"
     elif proved is False and verdict.status == "holds":
         verdict.note = "sympy did not prove it; it holds on every instance tried"
 
