@@ -36,7 +36,7 @@ def real(
         raise ParameterError(name, allowed, value)
     x = float(value)
     if not math.isfinite(x):
-        raise ParameterError(name, allowed, value)
+        raise ParameterError(name, f"finite and {allowed}", value)
     if low is not None and (x < low or (low_open and x == low)):
         raise ParameterError(name, allowed, value)
     if high is not None and x > high:
@@ -70,11 +70,17 @@ def sample_count(name: str, value: object) -> float:
 
 
 def matrix(name: str, value: object, shape: tuple[int, ...], *, allowed: str) -> np.ndarray:
-    """``value`` as a finite float64 array of the given shape (a read-only copy)."""
+    """``value`` as a finite float64 array of the given shape (a read-only copy). Only real numbers are
+    taken: a complex array (whose imaginary part a cast would drop), a boolean or a non-numeric one is
+    rejected, and the error describes the value by its type and shape, not its repr (one line however large
+    it is)."""
     try:
-        a = np.array(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError):
-        raise ParameterError(name, allowed, value) from None
+        raise ParameterError(name, allowed, f"a {type(value).__name__} that is not an array") from None
+    if raw.dtype.kind not in "iuf":
+        raise ParameterError(name, allowed, f"an array of dtype {raw.dtype} and shape {raw.shape}")
+    a = np.array(raw, dtype=np.float64)
     if a.shape != shape or not np.all(np.isfinite(a)):
         raise ParameterError(name, allowed, f"array of shape {a.shape}")
     a.setflags(write=False)

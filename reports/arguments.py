@@ -15,12 +15,15 @@ ARRAY_NAMES = ("B0", "w0", "B_star", "heads")
 """The arrays of ``dynamics --init FILE.npz``: parameters that come from a file rather than a flag."""
 
 
-def number(text: str) -> float | str:
-    """``text`` as a float where it parses ("inf" included), else unchanged for the validator to reject."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
+def number(text: str) -> int | float | str:
+    """``text`` as an int where it is one (exactly: a seed above 2⁵³ keeps every digit), else as a float
+    where it parses ("inf" included), else unchanged for the validator to reject."""
+    for parse in (int, float):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return text
 
 
 def count(name: str, text: str, low: int) -> int:

@@ -57,11 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParameterError as e:
         # Echo what was typed, not the number it was parsed into.
         typed = getattr(args, e.name, None)
-        got = typed if isinstance(typed, str) else e.got
+        # A bad --init file's reason is in e.got, which names the path too.
+        got = typed if isinstance(typed, str) and e.name != "init" else e.got
         name = f"--init array {e.name}" if e.name in ARRAY_NAMES else "--" + e.name.replace("_", "-")
         print(f"maml-theory: error: {name} must be {e.allowed} (got {got!r})", file=sys.stderr)
     except DegenerateInstance as e:
         print(f"maml-theory: error: {e}", file=sys.stderr)
+    except MemoryError as e:  # sizes so large that their arrays cannot be allocated
+        print(f"maml-theory: error: not enough memory for these sizes ({e})", file=sys.stderr)
     except KeyboardInterrupt:
         print("maml-theory: interrupted", file=sys.stderr)
         return 130

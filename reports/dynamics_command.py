@@ -14,6 +14,7 @@ import numpy as np
 from numerics import validation as v
 from numerics.representation import dynamics as simulated
 from numerics.representation.instances import METHODS, Instance
+from numerics.verification.engine import json_safe
 from reports.arguments import ARRAY_NAMES, count, number
 from theory.claims import registered
 from theory.representation import claims as _claims  # noqa: F401  (registers R.rate)
@@ -69,7 +70,10 @@ def load_arrays(path: str) -> dict[str, np.ndarray]:
     """The four arrays of an .npz file, loaded without pickle."""
     allowed = f"a readable .npz file holding the arrays {', '.join(_ARRAYS)}"
     try:
-        with np.load(Path(path), allow_pickle=False) as f:
+        loaded = np.load(Path(path), allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("one array (an .npy file), not an .npz archive of arrays")
+        with loaded as f:
             arrays = {name: np.array(f[name]) for name in f.files}
     except (OSError, ValueError) as e:
         raise v.ParameterError("init", allowed, f"{path} ({type(e).__name__}: {e})") from None
@@ -81,10 +85,14 @@ def load_arrays(path: str) -> dict[str, np.ndarray]:
 def instance_from(args: argparse.Namespace, arrays: dict[str, np.ndarray] | None) -> Instance:
     given = {f: number(getattr(args, f)) for _, f, _ in _PARAMETERS if getattr(args, f) is not None}
     if arrays is not None:
+        if "mu" in given:
+            allowed = "left out with --init FILE.npz (its heads are the task set)"
+            raise v.ParameterError("mu", allowed, args.mu)
         # The arrays fix the shapes unless the flags say otherwise (then draw_problem names the mismatch).
-        if np.ndim(arrays["B0"]) == 2:
-            given.setdefault("d", arrays["B0"].shape[0])
-            given.setdefault("k", arrays["B0"].shape[1])
+        if np.ndim(arrays["B0"]) != 2:
+            raise v.ParameterError("B0", "a d×k array", f"an array of shape {np.shape(arrays['B0'])}")
+        given.setdefault("d", arrays["B0"].shape[0])
+        given.setdefault("k", arrays["B0"].shape[1])
         if np.ndim(arrays["heads"]) == 2:
             given.setdefault("n", arrays["heads"].shape[0])
         given.update(init="given", fixed_tasks=True)
@@ -123,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
         runs=count("runs", args.runs, low=1),
         arrays=arrays,
     )
-    print(json.dumps(result, indent=2) if args.json else table(inst, result))
+    # JSON has no inf or NaN (the curves carry null for them already): any other such number, a predicted
+    # rate that overflows say, is written as a string ("-inf"), as everywhere in this tool's JSON.
+    text = json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(inst, result)
+    print(text)
     return 0
 
 

@@ -123,8 +123,75 @@ def test_bad_init_file_is_one_line(capsys, tmp_path):
     assert code == 2 and "--init array B_star must be" in err
 
 
+def _init_file(tmp_path, name, **change):
+    """A valid --init file (d = 3, k = 2, n = 2) with some arrays replaced."""
+    arrays = {"B0": np.eye(3)[:, :2], "w0": np.zeros(2), "B_star": np.eye(3)[:, :2], "heads": np.eye(2)}
+    path = tmp_path / name
+    np.savez(path, **{**arrays, **change})
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"B0": np.eye(3)[:, :2] + 1j},
+            "--init array B0 must be a finite array of shape 3x2 (got 'an array of dtype complex128",
+        ),
+        (
+            {"B0": np.full((3, 2), "a")},
+            "--init array B0 must be a finite array of shape 3x2 (got 'an array of dtype <U1",
+        ),
+        (
+            {"B0": np.ones((3, 2), dtype=bool)},
+            "--init array B0 must be a finite array of shape 3x2 (got 'an array of dtype bool",
+        ),
+        ({"B0": np.ones(3)}, "--init array B0 must be a d×k array (got 'an array of shape (3,)')"),
+        ({"extra": np.ones(2)}, "with arrays ['B0', 'B_star', 'extra', 'heads', 'w0']"),
+    ],
+)
+def test_a_bad_init_array_is_named_in_one_line(capsys, tmp_path, change, expected):
+    code, _, err = dynamics(capsys, "--method", "anil", "--init", _init_file(tmp_path, "bad.npz", **change))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err
+
+
+def test_init_rejects_a_npy_file_and_a_head_law(capsys, tmp_path):
+    plain = tmp_path / "plain.npy"
+    np.save(plain, np.ones(3))
+    code, _, err = dynamics(capsys, "--method", "anil", "--init", str(plain))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "not an .npz archive" in err
+    # The file's heads are the task set: a head law (µ) would be silently ignored, so it is refused.
+    good = _init_file(tmp_path, "good.npz")
+    code, _, err = dynamics(capsys, "--method", "anil", "--T", "2", "--init", good, "--mu", "0.5")
+    assert code == 2 and "--mu must be left out with --init FILE.npz" in err
+    code, r, _ = dynamics(capsys, "--method", "anil", "--T", "2", "--init", good)
+    assert code == 0 and len(r["dist"]) == 3
+
+
+def test_json_stays_json_and_seeds_keep_every_digit(capsys):
+    # β = 1e308 overflows 1 − βαλ_min(Λ): the JSON carries "-inf" (as everywhere in this tool), not -Infinity.
+    argv = ("--method", "anil", "--alpha", "100", "--beta", "1e308", "--T", "2", "--fixed-tasks")
+    code = main(["dynamics", *argv, "--json"])
+    out = capsys.readouterr().out
+    assert code == 0 and "Infinity" not in out and json.loads(out)["predicted_rate"] == "-inf"
+    # Seeds beyond 2⁵³ are parsed as integers, not floats that would round them together.
+    _, a, _ = dynamics(
+        capsys, "--method", "anil", "--T", "2", "--init", "random", "--seed", "9007199254740993"
+    )
+    _, b, _ = dynamics(
+        capsys, "--method", "anil", "--T", "2", "--init", "random", "--seed", "9007199254740992"
+    )
+    assert a["dist"] != b["dist"]
+
+
+def test_sizes_beyond_memory_are_one_line(capsys):
+    code, _, err = dynamics(capsys, "--method", "anil", "--T", "1e11")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "not enough memory" in err
+
+
 def test_random_init_where_the_theory_init_is_out_of_reach(capsys):
     code, _, err = dynamics(capsys, "--method", "anil", "--d", "80", "--k", "5", "--T", "5")
-    assert code == 2 and "--init must be 'random' or 'given'" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "--init must be 'random' or given arrays" in err
+    assert len(err.strip().splitlines()) == 1
     code, r, _ = dynamics(capsys, "--method", "anil", "--d", "80", "--k", "5", "--T", "5", "--init", "random")
     assert code == 0 and len(r["dist"]) == 6

@@ -82,8 +82,20 @@ def test_theory_init_meets_the_theory_conditions():
 def test_theory_init_that_cannot_be_met_says_so(monkeypatch):
     # At d = 60, k = 5 a random 5-plane essentially never has dist² < 0.9; a small budget keeps this fast.
     monkeypatch.setattr(instances, "THEORY_INIT_DRAWS", 2048)
-    with pytest.raises(ParameterError, match=r"^init must be 'random' or 'given' at d = 60, k = 5"):
+    with pytest.raises(ParameterError, match=r"^init must be 'random' or given arrays .* at d = 60, k = 5"):
         draw_problem(Instance(d=60, k=5), np.random.default_rng(0))
+
+
+def test_a_hopeless_theory_init_fails_before_drawing():
+    # At d = 2000, k = 3 the acceptance bound is 2e-45, so the rejection sampler gives up at once.
+    with pytest.raises(ParameterError, match=r"with probability below 2\.3e-45 "):
+        draw_problem(Instance(d=2000, k=3), np.random.default_rng(0))
+    # The bound's law: for k = 1 it is exact, P(cos² > 0.1) for a uniform unit vector against a fixed one
+    # (Monte Carlo, binomial standard error, Z = 6).
+    x = np.random.default_rng(5).standard_normal((200_000, 6))
+    hits = x[:, 0] ** 2 / np.sum(x * x, axis=1) > 1 - instances.DIST0_SQ_MAX
+    p = instances.acceptance_bound(6, 1)
+    assert abs(hits.mean() - p) <= 6 * np.sqrt(p * (1 - p) / hits.size)
 
 
 def test_theory_init_keeps_the_first_acceptable_candidate_in_draw_order():

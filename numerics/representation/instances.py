@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.special
 from numpy.typing import ArrayLike
 
 from numerics import validation as v
@@ -41,6 +42,11 @@ THEORY_INIT_DRAWS = 100_000
 """Candidates tried for the theory's initialisation before giving up. A uniformly random k-plane meets
 dist² < 0.9 with probability about 1.2% at d = 20, k = 3, but essentially never once d ≳ 50: the error then
 says to use another initialisation rather than loop for ever."""
+
+HOPELESS = 1e-3
+"""The theory's initialisation gives up before drawing when fewer than this many of its
+:data:`THEORY_INIT_DRAWS` candidates can be expected to meet dist² < 0.9, by the bound of
+:func:`acceptance_bound`."""
 
 _CANDIDATES_PER_BATCH = 1024
 
@@ -185,6 +191,16 @@ def _frame(G: np.ndarray) -> np.ndarray:
     return q * np.where(signs == 0.0, 1.0, signs)[..., None, :]
 
 
+def acceptance_bound(d: int, k: int) -> float:
+    """An upper bound on P(dist(Q, B_*)² < 0.9) for a uniformly random d×k frame Q: the event needs every
+    unit b ∈ col(B_*) to keep ‖Qᵀb‖² = 1 − (its sine)² > 0.1, and for one fixed b,
+    ‖Qᵀb‖² ~ Beta(k/2, (d − k)/2)."""
+    if d == k:
+        return 1.0
+    # The regularised upper incomplete beta function: P(Beta(a, b) > x), accurate far in the tail.
+    return float(scipy.special.betaincc(k / 2, (d - k) / 2, 1.0 - DIST0_SQ_MAX))
+
+
 def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) -> np.ndarray:
     """Q uniformly random given dist(Q, B_*)² < 0.9, by rejection: candidates are drawn in batches of
     :data:`_CANDIDATES_PER_BATCH` and the first acceptable one (in draw order) is kept.
@@ -200,6 +216,15 @@ def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) 
     from round-off, so this cosine form is as good as the sine form of :func:`dist` here.) Only the accepted
     candidate is orthonormalised, exactly as :func:`haar_frame` would have.
     """
+    bound = acceptance_bound(inst.d, inst.k)
+    if bound * THEORY_INIT_DRAWS < HOPELESS:
+        raise v.ParameterError(
+            "init",
+            f"'random' or given arrays (on the command line: random or FILE.npz) at d = {inst.d}, "
+            f"k = {inst.k}: a uniformly random frame meets the theory's dist(B_0, B_*)² < {DIST0_SQ_MAX} "
+            f"with probability below {bound:.1e}",
+            inst.init,
+        )
     for _ in range(math.ceil(THEORY_INIT_DRAWS / _CANDIDATES_PER_BATCH)):
         candidates = rng.standard_normal((_CANDIDATES_PER_BATCH, inst.d, inst.k))
         start, chunk = 0, _FIRST_CANDIDATES
@@ -214,7 +239,8 @@ def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) 
             start, chunk = start + chunk, 2 * chunk
     raise v.ParameterError(
         "init",
-        f"'random' or 'given' at d = {inst.d}, k = {inst.k}: no uniformly random frame among "
+        f"'random' or given arrays (on the command line: random or FILE.npz) at d = {inst.d}, k = {inst.k}: "
+        "no uniformly random frame among "
         f"{THEORY_INIT_DRAWS} met the theory's dist(B_0, B_*)² < {DIST0_SQ_MAX}",
         inst.init,
     )
