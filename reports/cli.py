@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from numerics.landscape.closed_form import DegenerateInstance
+from numerics.landscape.instances import DegenerateInstance
 from numerics.validation import ParameterError
 from reports import (
     derive_command,

@@ -16,8 +16,6 @@ from numerics.representation import dynamics as simulated
 from numerics.representation.instances import METHODS, Instance
 from numerics.verification.engine import json_safe
 from reports.arguments import ARRAY_NAMES, count, number
-from theory.claims import registered
-from theory.representation import claims as _claims  # noqa: F401  (registers R.rate)
 
 _DEFAULTS = Instance()
 # flag, field, help
@@ -103,6 +101,10 @@ def instance_from(args: argparse.Namespace, arrays: dict[str, np.ndarray] | None
 
 def predicted_rate(alpha: float, beta: float, lambda_min: float) -> float:
     """Spec R §4.6's 1 − βαλ_min(Λ), evaluated from claim R.rate."""
+    # Imported here: spec R's claims take seconds of sympy, which only a fixed task set needs.
+    from theory.claims import registered
+    from theory.representation import claims as _claims  # noqa: F401  (registers R.rate)
+
     (rate,) = registered("R.rate")
     return rate.bound({"alpha": alpha, "beta": beta, "lambda_min": lambda_min})
 

@@ -10,8 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from reports import report
-
 DEFAULT_OUT = Path("reports/build")
 
 
@@ -29,6 +27,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reports import report  # here, not at the top: it imports both theories (seconds of sympy)
+
     def progress(stage: str) -> None:
         print(f"maml-theory report: {stage}", file=sys.stderr, flush=True)
 

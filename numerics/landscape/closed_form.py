@@ -15,7 +15,7 @@ import scipy.linalg
 import sympy as sp
 
 from numerics.compiled import numpy_function
-from numerics.landscape.instances import EasyHard, Mixture
+from numerics.landscape.instances import DegenerateInstance, EasyHard, Mixture
 from theory import matrix_forms as mf
 from theory.landscape import adaptation, mixture, two_type
 from theory.landscape import model as M
@@ -26,10 +26,6 @@ kappa_train = sp.Symbol("kappa_train", nonnegative=True)
 
 def _inverse(m: float) -> float:
     return 0.0 if math.isinf(m) else 1.0 / m
-
-
-class DegenerateInstance(ValueError):
-    """The instance has no unique minimiser or a zero excess, so the gain is undefined."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ import numpy as np
 from numerics import validation as v
 
 
+class DegenerateInstance(ValueError):
+    """The instance has no unique minimiser or a zero excess, so the gain is undefined."""
+
+
 @dataclass(frozen=True, eq=False)
 class TaskType:
     """One task type: probability ``prob``, data covariance Σ (``cov``), optimum mean ``center`` and

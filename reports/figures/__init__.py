@@ -8,6 +8,7 @@ closed forms), ``draw(data, config) -> Figure`` and ``caption(data, config) -> s
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,28 +19,21 @@ from typing import Any
 import matplotlib
 
 from numerics import validation as v
-from reports.figures import (
-    clusters,
-    contraction,
-    distance_curves,
-    gain_heatmap,
-    gain_vs_samples,
-    gain_vs_separation,
-    task_diversity,
-)
 from reports.figures import config as configs
 from reports.figures.progress import Progress
 
-FIGURES: dict[str, ModuleType] = {
-    "r-figure1": distance_curves,
-    "r-diversity": task_diversity,
-    "r-contraction": contraction,
-    "l-gain-vs-r": gain_vs_separation,
-    "l-heatmap": gain_heatmap,
-    "l-clusters": clusters,
-    "l-gain-vs-m": gain_vs_samples,
+FIGURES: dict[str, str] = {
+    "r-figure1": "distance_curves",
+    "r-diversity": "task_diversity",
+    "r-contraction": "contraction",
+    "l-gain-vs-r": "gain_vs_separation",
+    "l-heatmap": "gain_heatmap",
+    "l-clusters": "clusters",
+    "l-gain-vs-m": "gain_vs_samples",
 }
-"""Figure name → module; the config of a figure is ``configs/<name>.toml``."""
+"""Figure name → its module in this package, imported when the figure is drawn (the modules import the
+theories, seconds of sympy that a command drawing one figure, or none, should not pay for); the config of a
+figure is ``configs/<name>.toml``."""
 
 NAMES = tuple(FIGURES)
 
@@ -77,7 +71,7 @@ def check_names(names: Sequence[str] | None) -> list[str]:
 def make(name: str, out_dir: Path, quick: bool = False, progress: bool | None = None) -> FigureResult:
     """Compute, draw and save figure ``name`` into ``out_dir`` as ``<name>.pdf`` and ``<name>.png``."""
     start = time.perf_counter()
-    module = FIGURES[name]
+    module: ModuleType = importlib.import_module(f"{__name__}.{FIGURES[name]}")
     config = configs.load(name, quick)
     data = module.compute(config, Progress(name, progress))
     text = configs.dumps(config)
