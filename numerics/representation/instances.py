@@ -41,7 +41,8 @@ DIST0_SQ_MAX = 0.9
 THEORY_INIT_DRAWS = 100_000
 """Candidates tried for the theory's initialisation before giving up. A uniformly random k-plane meets
 dist² < 0.9 with probability about 1.2% at d = 20, k = 3, but essentially never once d ≳ 50: the error then
-says to use another initialisation rather than loop for ever."""
+says to use another initialisation rather than loop for ever (at once, without drawing, where
+:func:`acceptance_bound` shows the draws hopeless: d ≳ 300 at k = 3)."""
 
 HOPELESS = 1e-3
 """The theory's initialisation gives up before drawing when fewer than this many of its
