@@ -267,8 +267,8 @@ def _register_all() -> None:
             Provenance.DERIVED,
             "fixed task set, w_0 = 0: dist_{t+1}/dist_t → 1 − βαλ_min(Λ) for exact ANIL and FO-ANIL on any "
             "set, and for exact MAML and FO-MAML on sign-symmetric sets (pairs θ, −θ), where w ≡ 0 and they "
-            "run as ANIL and FO-ANIL (§4.3); on other sets exact MAML's head leaves 0 and its rate departs "
-            "(README, Findings). Observable: dist_t/dist_{t−1} once dist < 1e-9",
+            "run as ANIL and FO-ANIL (§4.3); on other sets their heads leave 0 and their rates depart, exact "
+            "MAML's most (README, Findings). Observable: dist_t/dist_{t−1} once dist < 1e-9",
             sp.Eq(rate, 1 - b * a * lam_lo),
         )
     )
