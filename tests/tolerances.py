@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from numerics.landscape.montecarlo import sd_relative_error
+
 Z = 6.0
 
 
@@ -15,4 +17,4 @@ def spread_tolerance(replicates: np.ndarray) -> float:
     x = np.asarray(replicates, dtype=np.float64)
     c = x - x.mean()
     kurtosis = np.mean(c**4) / np.mean(c**2) ** 2
-    return Z * float(np.sqrt((kurtosis - 1.0) / (4 * x.size)))
+    return Z * float(sd_relative_error(kurtosis, x.size))

@@ -11,6 +11,7 @@ equalities built in (:data:`TIED`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -115,14 +116,10 @@ def _tied(
 TIED = {
     "L.gain.no_separation": _tied({"R": Param("R", 0.0, 0.0)}),
     "L.gain.equal_hardness": _tied(rho_E=lambda v: v["rho_H"]),
+    "L.gain.easy_solved": _tied(rho_E=lambda v: 1.0 / v["alpha"], m=lambda v: math.inf),
 }
-"""The boxes of the claims with equality hypotheses (R = 0; g_H = g_E through ρ_E = ρ_H): those equalities
-hold at every draw."""
-
-UNCHECKED = frozenset({"L.gain.easy_solved"})
-"""Claims left to their sympy proof. ``L.gain.easy_solved`` (m = ∞, αρ_E = 1) on a box built to meet its
-hypotheses: the float64 closed forms lose about seven digits of G where G ≈ 1e6 (d = 1, ν_H = 1e-4,
-ρ_H = 0.02), beyond the claim's 1e-9, so such a check would test round-off, not the claim."""
+"""The boxes of the claims with equality hypotheses (R = 0; g_H = g_E through ρ_E = ρ_H; m = ∞ and
+αρ_E = 1): those equalities hold at every draw."""
 
 
 def _bind_all() -> None:
@@ -130,7 +127,7 @@ def _bind_all() -> None:
     for claim in registered("L."):
         if claim.id == "L.gain.any_mixture":
             bind(Check(claim, MIXTURES, mixture_observables))
-        elif claim.id not in UNCHECKED and claim.numeric and {s.name for s in claim.symbols} <= names:
+        elif claim.numeric and {s.name for s in claim.symbols} <= names:
             bind(Check(claim, TIED.get(claim.id, EASY_HARD), gain_observables))
 
 

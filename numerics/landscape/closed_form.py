@@ -57,7 +57,10 @@ def _easy_hard_functions():
     )
     g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
     n_m = two_type.noise_per_type()
-    step = [sp.expand(e.subs(M.m, 1 / kappa)) for e in (g_m, n_m)]
+    # Polynomials in κ with factored coefficients: g_m's κ⁰ term stays (αρ − 1)², which vanishes to rounding
+    # where αρ = 1 (a type solved in one step); expanded, 1 − 2αρ + α²ρ² leaves ~1e-16, and G, whose
+    # denominator E(w_MAML) is then tiny, lost seven digits to it.
+    step = [sp.collect(sp.expand(e.subs(M.m, 1 / kappa)), kappa, sp.factor) for e in (g_m, n_m)]
     one_step = sp.lambdify((M.d, M.alpha, M.sigma, M.rho, kappa), step, modules="math")
     g_args = (two_type.g[H], two_type.g[E])
     ceiling = sp.lambdify(g_args, two_type.ceiling()["G_max"], modules="math")

@@ -59,14 +59,22 @@ class ExcessEstimate:
 
     ``mean`` (q,) are the sample means of the per-task excesses, ``se`` (q,) their standard errors
     (sample standard deviation / √n), ``cov`` (q, q) the estimated covariance matrix of the q means
-    (sample covariance / n; ``se`` is the square root of its diagonal). Each mean is asymptotically
+    (sample covariance / n; ``se`` is the square root of its diagonal), ``kurtosis`` (q,) the sample
+    kurtosis μ₄/μ₂² of the per-task excesses (3 for a normal law; not the excess kurtosis), which sets
+    how well ``se`` itself is known (:attr:`se_relative_error`). Each mean is asymptotically
     N(E_m(w_p), se_p²).
     """
 
     mean: np.ndarray
     se: np.ndarray
     cov: np.ndarray
+    kurtosis: np.ndarray
     n: int
+
+    @property
+    def se_relative_error(self) -> np.ndarray:
+        """(q,) the relative sampling error of ``se``: :func:`sd_relative_error` of ``kurtosis`` and n."""
+        return sd_relative_error(self.kurtosis, self.n)
 
     def ratio_se(self, i: int, j: int) -> float:
         """Delta-method standard error of r = mean[i] / mean[j]:
@@ -76,6 +84,13 @@ class ExcessEstimate:
         grad = np.array([1.0 / mu_j, -r / mu_j])
         block = self.cov[np.ix_([i, j], [i, j])]
         return float(np.sqrt(max(grad @ block @ grad, 0.0)))
+
+
+def sd_relative_error(kurtosis: float | np.ndarray, n: int) -> float | np.ndarray:
+    """sd(ŝ)/s ≈ √((κ − 1)/(4n)) for the sample standard deviation ŝ of n iid draws of kurtosis κ = μ₄/μ₂²
+    (the delta method on ŝ² = sample variance, whose variance is (μ₄ − μ₂²)/n to first order): about
+    √(1/(2n)) for a normal law (κ = 3)."""
+    return np.sqrt((np.asarray(kurtosis, dtype=np.float64) - 1.0) / (4 * n))
 
 
 def _r_factor(rng: np.random.Generator, n: int, rows: int, cols: int) -> np.ndarray:
@@ -191,6 +206,56 @@ def _general_sampler(t: TaskType, W: np.ndarray, alpha: float, sigma: float, m: 
     return draw, d * (m_finite + q) + q * m_finite
 
 
+@dataclass(frozen=True)
+class _Moments:
+    """Running central moments of the excesses of n tasks at q points (rows of shape (q,)): the mean, the
+    centred cross-product sums M₂ (q, q) and the per-point centred third and fourth power sums M₃, M₄ (q,)
+    (M₃ only for M₄'s merge). Chunks are merged by the pairwise formulas (Chan et al. for M₂, Pébay 2008 for
+    M₃ and M₄), which stay accurate without storing the rows or forming raw moments."""
+
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray
+    m3: np.ndarray
+    m4: np.ndarray
+
+    @classmethod
+    def empty(cls, q: int) -> _Moments:
+        return cls(0, np.zeros(q), np.zeros((q, q)), np.zeros(q), np.zeros(q))
+
+    def merged(self, rows: np.ndarray) -> _Moments:
+        """These moments with the rows (size, q) added, size ≥ 1."""
+        a, b = self.n, rows.shape[0]
+        n = a + b
+        chunk_mean = rows.mean(axis=0)
+        centred = rows - chunk_mean
+        squares = centred * centred
+        c2, c3, c4 = (squares.sum(axis=0), (squares * centred).sum(axis=0), (squares * squares).sum(axis=0))
+        a2 = np.diag(self.m2)
+        delta = chunk_mean - self.mean
+        f = a * b / n
+        m4 = (
+            self.m4
+            + c4
+            + delta**4 * f * (a * a - a * b + b * b) / n**2
+            + 6 * delta**2 * (a * a * c2 + b * b * a2) / n**2
+            + 4 * delta * (a * c3 - b * self.m3) / n
+        )
+        m3 = self.m3 + c3 + delta**3 * f * (a - b) / n + 3 * delta * (a * c2 - b * a2) / n
+        m2 = self.m2 + (centred.T @ centred + np.outer(delta, delta) * f)
+        return _Moments(n, self.mean + delta * (b / n), m2, m3, m4)
+
+    def estimate(self) -> ExcessEstimate:
+        """The estimate of the means from these n ≥ 2 rows."""
+        n = self.n
+        cov = self.m2 / ((n - 1) * n)
+        spread = np.diag(self.m2)
+        # A point where every task has the same excess (M₂ = 0) has no defined kurtosis: NaN.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            kurtosis = self.m4 * n / (spread * spread)
+        return ExcessEstimate(mean=self.mean, se=np.sqrt(np.diag(cov)), cov=cov, kurtosis=kurtosis, n=n)
+
+
 def adapted_excess(
     mixture: Mixture,
     W: np.ndarray,
@@ -229,21 +294,12 @@ def adapted_excess(
     per_chunk = max(1, chunk // max(entries for _, entries in plans))
     probs = [t.prob for t in mixture.types]
 
-    # Merging the chunks' means and centred cross-products (Chan et al.) keeps the variance accurate
-    # without storing the per-task excesses or forming raw second moments.
-    mean = np.zeros(q)
-    m2 = np.zeros((q, q))
+    moments = _Moments.empty(q)
     done = 0
     while done < n_tasks:
         size = min(per_chunk, n_tasks - done)
         counts = rng.multinomial(size, probs)
         excess = np.concatenate([draw(rng, c) for draw, c in zip(samplers, counts, strict=True) if c])
-        chunk_mean = excess.mean(axis=0)
-        centred = excess - chunk_mean
-        delta = chunk_mean - mean
-        total = done + size
-        mean += delta * (size / total)
-        m2 += centred.T @ centred + np.outer(delta, delta) * (done * size / total)
-        done = total
-    cov = m2 / ((n_tasks - 1) * n_tasks)
-    return ExcessEstimate(mean=mean, se=np.sqrt(np.diag(cov)), cov=cov, n=n_tasks)
+        moments = moments.merged(excess)
+        done += size
+    return moments.estimate()
