@@ -98,6 +98,8 @@ def test_init_file_round_trip(capsys, tmp_path):
         (["--T", "-1"], "--T"),
         (["--mu", "-0.5"], "--mu"),
         (["--m-in", "5"], "--m-out"),
+        (["--m-in", "0"], "--m-in"),
+        (["--m-out", "2.5"], "--m-out"),
         (["--runs", "0"], "--runs"),
         (["--d", "x"], "--d"),
     ],

@@ -121,14 +121,15 @@ class Instance:
                     "head_mean", "None or zero when sign_symmetric (θ and −θ average to 0)", mean
                 )
             s(self, "head_mean", mean)
+        # A given sample size is checked before the pairing, so that a bad value is named as itself.
+        for name in ("m_in", "m_out"):
+            if getattr(self, name) is not None:
+                s(self, name, v.integer(name, getattr(self, name), low=1))
         if (self.m_in is None) != (self.m_out is None):
             name = "m_out" if self.m_out is None else "m_in"
             raise v.ParameterError(
                 name, "an integer >= 1 when the other sample size is set (both or neither)", None
             )
-        if self.m_in is not None:
-            s(self, "m_in", v.integer("m_in", self.m_in, low=1))
-            s(self, "m_out", v.integer("m_out", self.m_out, low=1))
         if self.init not in INITS:
             raise v.ParameterError("init", f"one of {INITS}", self.init)
 
