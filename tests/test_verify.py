@@ -147,7 +147,9 @@ def test_a_proof_whose_check_admits_nothing_says_so(fresh_cache) -> None:
     check = Check(claim, Space((Param("a", 0.0, 1.0),)), lambda params: {})
     verdict = engine.verify(claim, check=check, instances=10, seed=0, use_cache=False)
     assert verdict.status == "proved" and verdict.instances == 0
-    assert "no admissible instance" in verdict.note
+    assert verdict.note == "proved by sympy; its numeric check: no admissible instance among the 10 draws"
+    none = engine.verify(claim, check=check, instances=0, seed=0, use_cache=False)
+    assert none.note == "proved by sympy; its numeric check: no instance drawn (N = 0)"
 
 
 def test_a_diverged_simulation_is_a_failure_with_its_step() -> None:

@@ -341,14 +341,17 @@ def _run(
                 boundary(check, name, limit, rng, n) for name, limit in check.boundary.items()
             ]
     verdict.status = _status(proved, check is not None, verdict.instances, failure is not None)
+    unmet = (
+        f"no admissible instance among the {verdict.drawn} draws"
+        if verdict.drawn
+        else "no instance drawn (N = 0)"
+    )
     if verdict.status == "inconclusive":
         verdict.note = (
-            "no admissible instance among the draws"
-            if check is not None
-            else "not proved by sympy, and no numeric check is bound to it"
+            unmet if check is not None else "not proved by sympy, and no numeric check is bound to it"
         )
     elif verdict.status == "proved" and check is not None and not verdict.instances:
-        verdict.note = "proved by sympy; its numeric check met no admissible instance among the draws"
+        verdict.note = f"proved by sympy; its numeric check: {unmet}"
     elif proved is False and verdict.status == "holds":
         verdict.note = "sympy did not prove it; it holds on every instance tried"
 
