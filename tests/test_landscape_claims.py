@@ -305,8 +305,9 @@ def test_f_easy_tasks_solved_in_one_step(inst: EasyHard, nu_easy: float) -> None
 
 def test_f_holds_to_rounding_where_the_gain_is_near_a_million() -> None:
     """(f) at the corner of the checks' box where G ≈ 1e6 (d = 1, ν_H = 1e-4, ρ_H = 0.02, R = 10): the
-    closed forms keep g_E = (1 − αρ_E)² vanishing to rounding, so G meets the stated form to 1e-12
-    (g_E expanded as 1 − 2αρ_E + α²ρ_E² left ~1e-16 there and cost seven digits)."""
+    closed forms keep g_E = (1 − αρ_E)² vanishing to rounding, so G meets the stated form to 1e-12, by the
+    two-type forms and by the general mixture's (expanded as 1 − 2αρ_E + α²ρ_E², or Σ − 2αΣ² + α²Σ³, the
+    κ⁰ term left ~1e-16 there and cost up to seven digits)."""
     for alpha in (0.1, 0.3254920191368145, 0.6079538560904059, 2.0):
         inst = EasyHard(
             d=1, alpha=alpha, p_hard=0.05, rho_hard=0.02, rho_easy=1.0 / alpha, nu_hard=1e-4, R=10.0, m=INF
@@ -316,6 +317,8 @@ def test_f_holds_to_rounding_where_the_gain_is_near_a_million() -> None:
         stated = 1 + u_e**2 * inst.R**2 / ((u_h + u_e) ** 2 * inst.d * inst.nu_hard)
         assert stated > 9e5
         assert math.isclose(forms.gain, stated, rel_tol=1e-12), (alpha, forms.gain / stated - 1)
+        general = closed_form.mixture_forms(inst.mixture()).gain
+        assert math.isclose(general, stated, rel_tol=1e-12), (alpha, general / stated - 1)
 
 
 def assert_any_mixture(mix: Mixture) -> None:

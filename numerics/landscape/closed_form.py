@@ -28,6 +28,14 @@ def _inverse(m: float) -> float:
     return 0.0 if math.isinf(m) else 1.0 / m
 
 
+def _in_kappa(expr: sp.Expr) -> sp.Expr:
+    """A scalar expression in m as a polynomial in κ = 1/m with factored coefficients: κ = 0 (m = ∞) is then a
+    plain value rather than 0 · (1/0), and the κ⁰ coefficient of one step's contraction stays (αρ − 1)²,
+    which vanishes to rounding where αρ = 1 (a direction solved in one step); expanded, 1 − 2αρ + α²ρ²
+    leaves ~1e-16 there, and G, whose denominator E(w_MAML) is then tiny, lost seven digits to it."""
+    return sp.collect(sp.expand(expr.subs(M.m, 1 / kappa)), kappa, sp.factor)
+
+
 @dataclass(frozen=True)
 class EasyHardForms:
     """Closed-form quantities of spec L §3.5 at one two-type instance (JSON-friendly floats)."""
@@ -57,10 +65,7 @@ def _easy_hard_functions():
     )
     g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
     n_m = two_type.noise_per_type()
-    # Polynomials in κ with factored coefficients: g_m's κ⁰ term stays (αρ − 1)², which vanishes to rounding
-    # where αρ = 1 (a type solved in one step); expanded, 1 − 2αρ + α²ρ² leaves ~1e-16, and G, whose
-    # denominator E(w_MAML) is then tiny, lost seven digits to it.
-    step = [sp.collect(sp.expand(e.subs(M.m, 1 / kappa)), kappa, sp.factor) for e in (g_m, n_m)]
+    step = [_in_kappa(e) for e in (g_m, n_m)]
     one_step = sp.lambdify((M.d, M.alpha, M.sigma, M.rho, kappa), step, modules="math")
     g_args = (two_type.g[H], two_type.g[E])
     ceiling = sp.lambdify(g_args, two_type.ceiling()["G_max"], modules="math")
@@ -99,18 +104,40 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
 
 @cache
 def _curvature_functions():
-    # Expanded in κ = 1/m, so that κ = 0 (m = ∞) is a plain value rather than 0 · (1/0).
-    q = mf.expand_matrix(adaptation.curvature().subs(M.m, 1 / kappa), (M.Sigma,))
-    n = sp.expand(adaptation.noise().subs(M.m, 1 / kappa))
-    args = (M.Sigma, M.d, M.alpha, M.sigma, kappa)
-    return numpy_function(args, q), numpy_function(args, n)
+    """Q(m) and n(m) of one task as numpy functions of the eigenvalues λ of Σ, of tr Σʲ and of (α, σ, κ),
+    and the powers j of the traces they take.
+
+    The derived Q is a polynomial in the one matrix Σ with scalar coefficients (traces tr Σʲ among them), so
+    in the eigenbasis Σ = U diag(λ) Uᵀ it is U diag(q(λ)) Uᵀ, q the same polynomial in a scalar s, put in
+    κ = 1/m by :func:`_in_kappa`: its κ⁰ coefficient is s(αs − 1)², exact to rounding where αλ = 1 (expanded
+    as the matrix Σ − 2αΣ² + α²Σ³ it left ~1e-16·‖Σ‖ there)."""
+    s = sp.Symbol("s")
+    exprs = [adaptation.curvature(), adaptation.noise()]
+    traces = sorted(set().union(*(e.atoms(sp.Trace) for e in exprs)), key=sp.default_sort_key)
+    powers = [t.arg.exp if isinstance(t.arg, sp.MatPow) else 1 for t in traces]
+    if any(t.arg != M.Sigma**j for t, j in zip(traces, powers, strict=True)):
+        raise ValueError(f"Q and n hold traces other than tr Σʲ: {traces}")
+    names = [sp.Symbol(f"tr{j}") for j in powers]
+    scalar = []
+    for c, factors in mf.terms(exprs[0], (M.Sigma,)):
+        if any(f != M.Sigma for f in factors):
+            raise ValueError(f"Q is not a polynomial in Σ alone: {factors}")
+        scalar.append(c * s ** len(factors))
+    to_names = dict(zip(traces, names, strict=True))
+    q, n = (_in_kappa(e.xreplace(to_names)) for e in (sp.Add(*scalar), exprs[1]))
+    args = (s, *names, M.alpha, M.sigma, kappa)
+    return sp.lambdify(args, q, modules="numpy"), sp.lambdify(args, n, modules="numpy"), powers
 
 
 def curvature(cov: np.ndarray, alpha: float, sigma: float, m: float) -> tuple[np.ndarray, float]:
-    """Q(m) and the noise term n(m) of one task with covariance ``cov`` (§3.2)."""
-    q, n = _curvature_functions()
-    args = (np.asarray(cov, dtype=np.float64), cov.shape[0], alpha, sigma, _inverse(m))
-    return np.asarray(q(*args), dtype=np.float64), float(n(*args))
+    """Q(m) and the noise term n(m) of one task with covariance ``cov`` (§3.2), through the eigenvalues of
+    ``cov`` (:func:`_curvature_functions`)."""
+    q, n, powers = _curvature_functions()
+    lam, u = np.linalg.eigh(np.asarray(cov, dtype=np.float64))
+    args = (lam, *(float(np.sum(lam**j)) for j in powers), alpha, sigma, _inverse(m))
+    # Broadcast: a q that does not depend on s would come back as one number.
+    q_values = np.broadcast_to(q(*args), lam.shape)
+    return (u * q_values) @ u.T, float(n(*args))
 
 
 @cache

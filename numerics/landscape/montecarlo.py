@@ -295,11 +295,8 @@ def adapted_excess(
     probs = [t.prob for t in mixture.types]
 
     moments = _Moments.empty(q)
-    done = 0
-    while done < n_tasks:
-        size = min(per_chunk, n_tasks - done)
-        counts = rng.multinomial(size, probs)
+    while moments.n < n_tasks:
+        counts = rng.multinomial(min(per_chunk, n_tasks - moments.n), probs)
         excess = np.concatenate([draw(rng, c) for draw, c in zip(samplers, counts, strict=True) if c])
         moments = moments.merged(excess)
-        done += size
     return moments.estimate()
