@@ -6,7 +6,8 @@ Instance: the two-type EasyHard instance at d = 20, m = 10 with its other defaul
 ρ_H = 0.1, ρ_E = 1, ν_H = 0.001, ν_E = 0.1, σ = 0.1, R = 5), evaluated at the p-weighted centre
 w = p_H w_H + p_E w_E.
 
-- Simulator: :func:`numerics.landscape.montecarlo.adapted_excess` on 10⁶ tasks, best of a few runs.
+- Simulator: :func:`maml_theory.numerics.landscape.montecarlo.adapted_excess` on 10⁶ tasks, best of a few
+  runs.
 - Floor: one task at a time in plain numpy (draw w*, X, y; take the step; measure the excess),
   timed on fewer tasks (best of a few runs) and scaled linearly to the simulator's number of tasks.
 
@@ -27,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from numerics.landscape.instances import EasyHard, Mixture
-from numerics.landscape.montecarlo import adapted_excess
-from numerics.landscape.oracle import psd_factor
+from maml_theory.numerics.landscape.instances import EasyHard, Mixture
+from maml_theory.numerics.landscape.montecarlo import adapted_excess
+from maml_theory.numerics.landscape.oracle import psd_factor
 
 TARGET_SECONDS = 5.0
 TARGET_SPEEDUP = 50.0

@@ -29,8 +29,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.timing import best_time
-from numerics.representation.instances import METHODS, Instance, Problem, draw_problem
-from numerics.representation.simulate import simulate
+from maml_theory.numerics.representation.instances import METHODS, Instance, Problem, draw_problem
+from maml_theory.numerics.representation.simulate import simulate
 
 SINGLE = ((100, 5, 10_000), (1000, 10, 10_000))
 """(d, k, T) of the one-run rows."""

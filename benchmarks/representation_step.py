@@ -3,11 +3,11 @@
 Run from the repository root: ``python benchmarks/representation_step.py [--json]`` (the peer needs
 ``pip install ".[bench]"``; without JAX the peer's columns are left out).
 
-Ours: :func:`numerics.representation.simulate.round_step` with its default sampler, "auto" (fresh N(0, I_k)
-heads, n tasks with m_in inner and m_out outer samples of x ~ N(0, I_d), σ = 0.1; the batches themselves at
-the smallest size, elsewhere drawn as the projections the update depends on), for a single run at a random
-point (B, w) (B with iid N(0, 1/(αd)) entries, w with iid N(0, 1/k) entries). Peer: the same step in
-JAX, jit + vmap over tasks, its data drawn inside the jitted call (``benchmarks/jax_peer.py``; compile time
+Ours: :func:`maml_theory.numerics.representation.simulate.round_step` with its default sampler, "auto" (fresh
+N(0, I_k) heads, n tasks with m_in inner and m_out outer samples of x ~ N(0, I_d), σ = 0.1; the batches
+themselves at the smallest size, elsewhere drawn as the projections the update depends on), for a single run
+at a random point (B, w) (B with iid N(0, 1/(αd)) entries, w with iid N(0, 1/k) entries). Peer: the same step
+in JAX, jit + vmap over tasks, its data drawn inside the jitted call (``benchmarks/jax_peer.py``; compile time
 excluded). Also shown: both samplers that "auto" chooses between, the projected one and the naive one (the
 batches themselves, the route every sample-drawing implementation pays for). The last row is the
 finite-sample theorem's regime (d = 10 000), exact ANIL only. Each figure is the best of a few calls.
@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.timing import best_time
-from numerics.representation.instances import METHODS, Instance, draw_problem
-from numerics.representation.simulate import SAMPLERS, round_step
+from maml_theory.numerics.representation.instances import METHODS, Instance, draw_problem
+from maml_theory.numerics.representation.simulate import SAMPLERS, round_step
 
 SIZES = ((20, 3, 20, 20, 20), (100, 5, 100, 50, 50), (500, 10, 200, 100, 100))
 """(d, k, n, m_in, m_out)."""

@@ -23,7 +23,10 @@ def verify(cache: str) -> tuple[float, dict]:
     env = dict(os.environ, MAML_THEORY_CACHE=cache)
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "reports.cli", "verify", "--json"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "maml_theory.reports.cli", "verify", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):

@@ -1,1 +1,1 @@
-"""Reports: the command-line interface, and (later) the LaTeX report and figures."""
+"""Reports: the command-line interface, the LaTeX report and the figures."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from numerics import validation as v
+from maml_theory.numerics import validation as v
 
 ARRAY_NAMES = ("B0", "w0", "B_star", "heads")
 """The arrays of ``dynamics --init FILE.npz``: parameters that come from a file rather than a flag."""

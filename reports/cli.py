@@ -9,9 +9,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from numerics.landscape.instances import DegenerateInstance
-from numerics.validation import ParameterError
-from reports import (
+from maml_theory.numerics.landscape.instances import DegenerateInstance
+from maml_theory.numerics.validation import ParameterError
+from maml_theory.reports import (
     derive_command,
     dynamics_command,
     figures_command,
@@ -19,7 +19,7 @@ from reports import (
     report_command,
     verify_command,
 )
-from reports.arguments import ARRAY_NAMES
+from maml_theory.reports.arguments import ARRAY_NAMES
 
 
 class UsageError(Exception):

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 
-from theory.derivation import Derivation
-from theory.landscape import adaptation, mixture, two_type
-from theory.representation import finite_sample, losses, structure, updates
-from theory.representation.model import METHODS
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.landscape import adaptation, mixture, two_type
+from maml_theory.theory.representation import finite_sample, losses, structure, updates
+from maml_theory.theory.representation.model import METHODS
 
 
 def landscape_derivations() -> list[Derivation]:

@@ -1,6 +1,6 @@
 """``maml-theory dynamics``: spec R's representation dynamics of one method, population or finite-sample.
 
-A thin layer over :func:`numerics.representation.dynamics.run`.
+A thin layer over :func:`maml_theory.numerics.representation.dynamics.run`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics import validation as v
-from numerics.representation import dynamics as simulated
-from numerics.representation.instances import METHODS, Instance
-from numerics.verification.engine import json_safe
-from reports.arguments import ARRAY_NAMES, count, number
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.representation import dynamics as simulated
+from maml_theory.numerics.representation.instances import METHODS, Instance
+from maml_theory.numerics.verification.engine import json_safe
+from maml_theory.reports.arguments import ARRAY_NAMES, count, number
 
 _DEFAULTS = Instance()
 # flag, field, help
@@ -102,8 +102,8 @@ def instance_from(args: argparse.Namespace, arrays: dict[str, np.ndarray] | None
 def predicted_rate(alpha: float, beta: float, lambda_min: float) -> float:
     """Spec R §4.6's 1 − βαλ_min(Λ), evaluated from claim R.rate."""
     # Imported here: spec R's claims take seconds of sympy, which only a fixed task set needs.
-    from theory.claims import registered
-    from theory.representation import claims as _claims  # noqa: F401  (registers R.rate)
+    from maml_theory.theory.claims import registered
+    from maml_theory.theory.representation import claims as _claims  # noqa: F401  (registers R.rate)
 
     (rate,) = registered("R.rate")
     return rate.bound({"alpha": alpha, "beta": beta, "lambda_min": lambda_min})

@@ -1,6 +1,6 @@
 """``maml-theory figures``: the figures of specs R (§6) and L (§5), as PDF and PNG, each from its config.
 
-A thin layer over :func:`reports.figures.build`.
+A thin layer over :func:`maml_theory.reports.figures.build`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from reports import figures
+from maml_theory.reports import figures
 
 DEFAULT_OUT = Path("reports/build/figures")
 

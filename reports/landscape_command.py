@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from numerics.landscape.instances import EasyHard
-from reports.arguments import count, json_number, number
+from maml_theory.numerics.landscape.instances import EasyHard
+from maml_theory.reports.arguments import count, json_number, number
 
 # flag, field, help
 _PARAMETERS = (
@@ -59,8 +59,8 @@ def instance_from(args: argparse.Namespace) -> EasyHard:
 def compare(inst: EasyHard, n_tasks: int | None, seed: int) -> dict:
     """The closed forms at ``inst`` and, with ``n_tasks``, their Monte Carlo estimates (a JSON-ready dict)."""
     # Imported here, so that the command line starts without compiling spec L's closed forms.
-    from numerics.landscape import closed_form
-    from numerics.landscape.montecarlo import adapted_excess
+    from maml_theory.numerics.landscape import closed_form
+    from maml_theory.numerics.landscape.montecarlo import adapted_excess
 
     forms = closed_form.easy_hard(inst)
     out: dict = {"instance": {k: json_number(v) for k, v in dataclasses.asdict(inst).items()}}

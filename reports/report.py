@@ -1,14 +1,14 @@
 """The LaTeX report: both models with their conventions, every derivation step by step, every claim with its
 verdict, and the figures; compiled to PDF by latexmk (pdflatex) when it is installed.
 
-Each derivation is printed from its recorded steps (:meth:`theory.derivation.Derivation.latex`), every line
-marked with its machine check (:meth:`theory.derivation.Derivation.checks`): a rewrite of the line above by
-canonical forms, sympy or exact rational points; an operation (derivative, expectation, task average,
-substitution, limit, recurrence) redone another way at exact random rational points; a definition marked as
-such. Under each derivation stands the claim (or numeric route) that checks its result. The claims table is
-:func:`numerics.verification.engine.verify` run on every registered claim; the figures are
-:func:`reports.figures.build`. ``quick``: fewer instances, no worst-case or boundary search, no minute-long
-proofs, the figures' quick configs (what CI builds)."""
+Each derivation is printed from its recorded steps (:meth:`maml_theory.theory.derivation.Derivation.latex`),
+every line marked with its machine check (:meth:`maml_theory.theory.derivation.Derivation.checks`): a rewrite
+of the line above by canonical forms, sympy or exact rational points; an operation (derivative, expectation,
+task average, substitution, limit, recurrence) redone another way at exact random rational points; a
+definition marked as such. Under each derivation stands the claim (or numeric route) that checks its result.
+The claims table is :func:`maml_theory.numerics.verification.engine.verify` run on every registered claim; the
+figures are :func:`maml_theory.reports.figures.build`. ``quick``: fewer instances, no worst-case or boundary
+search, no minute-long proofs, the figures' quick configs (what CI builds)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from numerics.verification import engine
-from reports import derive_command, figures, verify_command
-from theory import tex
-from theory.claims import registered
-from theory.derivation import Derivation
-from theory.representation import model as R
+from maml_theory.numerics.verification import engine
+from maml_theory.reports import derive_command, figures, verify_command
+from maml_theory.theory import tex
+from maml_theory.theory.claims import registered
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.representation import model as R
 
 TEX_PACKAGES = "texlive-latex-recommended texlive-latex-extra latexmk"
 """Debian packages that compile the report."""

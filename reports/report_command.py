@@ -27,7 +27,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports import report  # here, not at the top: it imports both theories (seconds of sympy)
+    from maml_theory.reports import (
+        report,
+    )  # here, not at the top: it imports both theories (seconds of sympy)
 
     def progress(stage: str) -> None:
         print(f"maml-theory report: {stage}", file=sys.stderr, flush=True)

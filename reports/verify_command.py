@@ -20,11 +20,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from numerics import validation as v
-from numerics.verification import engine
-from numerics.verification.checks import check_of
-from reports.arguments import count, number
-from theory.claims import Claim, registered
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.verification import engine
+from maml_theory.numerics.verification.checks import check_of
+from maml_theory.reports.arguments import count, number
+from maml_theory.theory.claims import Claim, registered
 
 STATUSES = ("proved", "holds", "fails", "inconclusive", "error")
 
@@ -46,7 +46,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="FILE.py",
-        help="a Python file of your own claims (it calls numerics.verification.checks.claim); repeatable",
+        help="a Python file of your own claims (calling maml_theory.numerics.verification.checks.claim); "
+        "repeatable",
     )
     p.add_argument("--at", default=None, metavar="K=V,...", help="evaluate one --claim at these parameters")
     p.add_argument("--no-search", action="store_true", help="skip the worst-case and boundary searches")
@@ -186,8 +187,8 @@ def at_point(claim: Claim, params: dict[str, float]) -> dict[str, Any]:
 def builtin() -> None:
     """Register both specs' claims and bind their checks (imported here, not at the top: building the claims
     takes sympy a few seconds, which the other commands should not pay)."""
-    import numerics.landscape.checks
-    import numerics.representation.checks  # noqa: F401
+    import maml_theory.numerics.landscape.checks
+    import maml_theory.numerics.representation.checks  # noqa: F401
 
 
 def run(args: argparse.Namespace) -> int:

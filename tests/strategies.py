@@ -29,7 +29,7 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from numerics.landscape.instances import EasyHard, Mixture, TaskType
+from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
 
 G_FLOOR = 1e-3
 """Smallest hardness factor g (per type, or per eigen-direction of Σ_k) the strategies accept."""

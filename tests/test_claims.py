@@ -3,9 +3,9 @@
 import pytest
 import sympy as sp
 
-from theory.claims import Claim, Provenance, registered
-from theory.landscape import claims as _landscape  # noqa: F401  (registers spec L's claims)
-from theory.representation import claims as _representation  # noqa: F401  (and spec R's)
+from maml_theory.theory.claims import Claim, Provenance, registered
+from maml_theory.theory.landscape import claims as _landscape  # noqa: F401  (registers spec L's claims)
+from maml_theory.theory.representation import claims as _representation  # noqa: F401  (and spec R's)
 
 x, y = sp.symbols("x y", positive=True)
 

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from numerics.landscape.closed_form import easy_hard
-from numerics.landscape.instances import EasyHard
-from reports.cli import main
+from maml_theory.numerics.landscape.closed_form import easy_hard
+from maml_theory.numerics.landscape.instances import EasyHard
+from maml_theory.reports.cli import main
 
 JSON_KEYS = {"weight_hard_maml", "weight_hard_nal", "excess_maml", "excess_nal", "gain", "gain_ceiling"}
 MC_KEYS = {"excess_maml", "excess_nal", "se_maml", "se_nal", "n"}

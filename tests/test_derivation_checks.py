@@ -1,6 +1,6 @@
-"""Every displayed equality of every derivation is checked by machine (theory.derivation.Derivation.checks),
-and each check can fail: the same step with a perturbed expression is flagged. Plus the exact arithmetic the
-checks rest on (theory.concrete)."""
+"""Every displayed equality of every derivation is checked by machine
+(maml_theory.theory.derivation.Derivation.checks), and each check can fail: the same step with a perturbed
+expression is flagged. Plus the exact arithmetic the checks rest on (maml_theory.theory.concrete)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports import report
-from theory import concrete
-from theory.derivation import Derivation
-from theory.representation import finite_sample, losses, updates
-from theory.representation import model as R
+from maml_theory.reports import report
+from maml_theory.theory import concrete
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.representation import finite_sample, losses, updates
+from maml_theory.theory.representation import model as R
 
 GROUPS = ("Spec L", *(f"Spec R: {m}" for m in R.METHODS))
 
@@ -106,7 +106,7 @@ def test_maml_gradient_and_task_average_hold_at_any_point(seed: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# theory.concrete
+# maml_theory.theory.concrete
 
 
 def test_frames_are_exactly_orthonormal_and_points_reproducible() -> None:

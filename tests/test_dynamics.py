@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from numerics.representation.instances import Instance, draw_problem
-from reports.cli import main
-from reports.dynamics_command import dynamics as run_dynamics
+from maml_theory.numerics.representation.instances import Instance, draw_problem
+from maml_theory.reports.cli import main
+from maml_theory.reports.dynamics_command import dynamics as run_dynamics
 
 META = ("anil", "fo-anil", "maml", "fo-maml")
 

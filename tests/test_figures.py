@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from numerics.landscape.closed_form import easy_hard
-from numerics.representation.instances import Instance
-from numerics.representation.simulate import simulate
-from reports import figures
-from reports.cli import main
-from reports.figures import common, config, contraction, gain_vs_separation
-from reports.figures.progress import Progress
+from maml_theory.numerics.landscape.closed_form import easy_hard
+from maml_theory.numerics.representation.instances import Instance
+from maml_theory.numerics.representation.simulate import simulate
+from maml_theory.reports import figures
+from maml_theory.reports.cli import main
+from maml_theory.reports.figures import common, config, contraction, gain_vs_separation
+from maml_theory.reports.figures.progress import Progress
 
 LATEX_SPECIAL = set("\\{}$&#^_%~<>|")
 
@@ -76,7 +76,8 @@ def test_captions_are_latex_safe_sentences_naming_the_seed(built):
 
 def test_every_config_round_trips_through_toml_and_its_quick_keys_exist():
     shipped = sorted(
-        p.name.removesuffix(".toml") for p in (resources.files("reports.figures") / "configs").iterdir()
+        p.name.removesuffix(".toml")
+        for p in (resources.files("maml_theory.reports.figures") / "configs").iterdir()
     )
     assert shipped == sorted(figures.NAMES)
     for name in figures.NAMES:

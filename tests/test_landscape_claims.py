@@ -24,11 +24,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-import theory.landscape.claims  # noqa: F401  (registers the L.* claims)
-from numerics.landscape import closed_form, minimisers
-from numerics.landscape.instances import EasyHard, Mixture
-from numerics.landscape.montecarlo import adapted_excess
-from numerics.landscape.search import find_gain_below_one
+import maml_theory.theory.landscape.claims  # noqa: F401  (registers the L.* claims)
+from maml_theory.numerics.landscape import closed_form, minimisers
+from maml_theory.numerics.landscape.instances import EasyHard, Mixture
+from maml_theory.numerics.landscape.montecarlo import adapted_excess
+from maml_theory.numerics.landscape.search import find_gain_below_one
+from maml_theory.theory.claims import Claim, registered
 from tests.strategies import (
     common_centres_mixture,
     easy_hard_instances,
@@ -37,7 +38,6 @@ from tests.strategies import (
     sample_sizes,
 )
 from tests.tolerances import Z
-from theory.claims import Claim, registered
 
 RTOL = 1e-9
 ROUND = 1e-12

@@ -1,4 +1,4 @@
-"""The autograd oracle (numerics.landscape.oracle) and the sampled minimisers (.minimisers).
+"""The autograd oracle (maml_theory.numerics.landscape.oracle) and the sampled minimisers (.minimisers).
 
 Oracle values are compared with the one-step update written out by hand (tiny facts derived in the
 tests); minimisers with scipy.optimize on the same sampled objective, with each other, and with
@@ -15,9 +15,9 @@ import scipy.optimize
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.landscape import minimisers, oracle
-from numerics.landscape.instances import EasyHard, Mixture, TaskType
-from numerics.validation import ParameterError
+from maml_theory.numerics.landscape import minimisers, oracle
+from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
+from maml_theory.numerics.validation import ParameterError
 from tests.tolerances import Z, spread_tolerance
 
 

@@ -1,4 +1,4 @@
-"""Monte Carlo of the adapted excess E_m(w) (numerics.landscape.montecarlo), without closed forms.
+"""Monte Carlo of the adapted excess E_m(w) (maml_theory.numerics.landscape.montecarlo), without closed forms.
 
 Tolerances follow DESIGN.md: a Monte Carlo mean is asymptotically normal around E_m(w) with the
 standard error estimated from the same samples; two independent estimates differ by
@@ -12,10 +12,10 @@ import math
 import numpy as np
 import pytest
 
-from numerics.landscape import oracle
-from numerics.landscape.instances import EasyHard, Mixture, TaskType
-from numerics.landscape.montecarlo import ExcessEstimate, _Moments, adapted_excess
-from numerics.validation import ParameterError
+from maml_theory.numerics.landscape import oracle
+from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
+from maml_theory.numerics.landscape.montecarlo import ExcessEstimate, _Moments, adapted_excess
+from maml_theory.numerics.validation import ParameterError
 from tests.tolerances import Z, spread_tolerance
 
 

@@ -1,8 +1,10 @@
 """Spec L: the three routes of DESIGN.md agree.
 
-1. closed form (sympy-derived, compiled: :mod:`numerics.landscape.closed_form`);
-2. oracle (the losses in plain code, differentiated by autograd: :mod:`numerics.landscape.oracle`);
-3. simulator / Monte Carlo (:mod:`numerics.landscape.montecarlo`, :mod:`numerics.landscape.minimisers`).
+1. closed form (sympy-derived, compiled: :mod:`maml_theory.numerics.landscape.closed_form`);
+2. oracle (the losses in plain code, differentiated by autograd:
+  :mod:`maml_theory.numerics.landscape.oracle`);
+3. simulator / Monte Carlo (:mod:`maml_theory.numerics.landscape.montecarlo`,
+  :mod:`maml_theory.numerics.landscape.minimisers`).
 
 Route 1 against route 2: relative 1e-9 (float round-off). Against Monte Carlo: |estimate − closed form|
 ≤ Z·SE with Z = 6, SE estimated from the same samples, fixed seeds (deterministic in CI; with a normal
@@ -19,9 +21,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.landscape import closed_form, minimisers, oracle
-from numerics.landscape.instances import EasyHard, Mixture, TaskType
-from numerics.landscape.montecarlo import adapted_excess
+from maml_theory.numerics.landscape import closed_form, minimisers, oracle
+from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
+from maml_theory.numerics.landscape.montecarlo import adapted_excess
 from tests.strategies import common_centres_mixture, easy_hard_instances, mixtures, sample_sizes, spd_matrices
 from tests.tolerances import Z
 

@@ -1,4 +1,4 @@
-"""theory.matrix_algebra: identities in general dimension d, and no false identities.
+"""maml_theory.theory.matrix_algebra: identities in general dimension d, and no false identities.
 
 Numeric evaluations use sympy's own explicit-matrix arithmetic (substitute d and explicit matrices,
 then doit), which shares no code with the canonicaliser.
@@ -10,7 +10,7 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.matrix_algebra import canonical, equal, is_zero
+from maml_theory.theory.matrix_algebra import canonical, equal, is_zero
 
 d = sp.Symbol("d", integer=True, positive=True)
 A, B, C, H, S = (sp.MatrixSymbol(n, d, d) for n in "ABCHS")

@@ -1,4 +1,4 @@
-"""theory.moments: Gaussian moments in general dimension, checked three independent ways.
+"""maml_theory.theory.moments: Gaussian moments in general dimension, checked three independent ways.
 
 1. Against stated closed forms in general d (spec L §3.1, Wishart moments), by matrix_algebra.equal.
 2. Element-wise at d = 2, 3: the engine's general-d result with explicit matrices substituted,
@@ -15,8 +15,8 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.matrix_algebra import equal, is_zero
-from theory.moments import Gaussian, SampleMean, expect
+from maml_theory.theory.matrix_algebra import equal, is_zero
+from maml_theory.theory.moments import Gaussian, SampleMean, expect
 
 d = sp.Symbol("d", integer=True, positive=True)
 m = sp.Symbol("m", integer=True, positive=True)

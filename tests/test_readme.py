@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reports.cli import main
+from maml_theory.reports.cli import main
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```console\n\$ (.+?)\n(.*?)```", README.read_text(), flags=re.S)
@@ -26,9 +26,9 @@ def test_readme_example_output(capsys, command, expected):
 
 
 def test_readme_lists_every_claim():
-    from theory.claims import registered
-    from theory.landscape import claims  # noqa: F401  (registers spec L's claims)
-    from theory.representation import claims as _  # noqa: F401  (and spec R's)
+    from maml_theory.theory.claims import registered
+    from maml_theory.theory.landscape import claims  # noqa: F401  (registers spec L's claims)
+    from maml_theory.theory.representation import claims as _  # noqa: F401  (and spec R's)
 
     text = README.read_text()
     # The project's own claims: a test may have loaded a user's claim file into the registry too.

@@ -10,12 +10,12 @@ import subprocess
 import pytest
 import sympy as sp
 
-from reports import figures, report
-from reports.cli import main
-from theory import tex
-from theory.claims import registered
-from theory.derivation import Derivation
-from theory.relations import definition
+from maml_theory.reports import figures, report
+from maml_theory.reports.cli import main
+from maml_theory.theory import tex
+from maml_theory.theory.claims import registered
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.relations import definition
 
 SECTIONS = ("Provenance", "Spec L: the task landscape", "Spec R: representation learning", "Derivations")
 

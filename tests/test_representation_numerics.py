@@ -9,12 +9,19 @@ import scipy.linalg
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.representation import distance, instances
-from numerics.representation import simulate as simulator
-from numerics.representation.distance import dist, orthonormal_basis
-from numerics.representation.instances import METHODS, Instance, Problem, draw_problem, draw_round, haar_frame
-from numerics.representation.simulate import BLOWUP, simulate
-from numerics.validation import ParameterError
+from maml_theory.numerics.representation import distance, instances
+from maml_theory.numerics.representation import simulate as simulator
+from maml_theory.numerics.representation.distance import dist, orthonormal_basis
+from maml_theory.numerics.representation.instances import (
+    METHODS,
+    Instance,
+    Problem,
+    draw_problem,
+    draw_round,
+    haar_frame,
+)
+from maml_theory.numerics.representation.simulate import BLOWUP, simulate
+from maml_theory.numerics.validation import ParameterError
 from tests.tolerances import Z
 
 # ---------------------------------------------------------------------------------------------- instances

@@ -1,7 +1,8 @@
 """Spec R: the simulator's hand-derived meta-gradients equal the autograd oracle's, and both match spec R.
 
-The simulator (numerics.representation.simulate) and the oracle (numerics.representation.oracle) share no
-gradient code: the oracle differentiates the losses with autograd, second order through the inner step.
+The simulator (maml_theory.numerics.representation.simulate) and the oracle
+(maml_theory.numerics.representation.oracle) share no gradient code: the oracle differentiates the losses with
+autograd, second order through the inner step.
 """
 
 import numpy as np
@@ -9,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.representation import oracle, simulate
-from numerics.representation.instances import METHODS, Batches, Instance, draw_round, haar_frame
+from maml_theory.numerics.representation import oracle, simulate
+from maml_theory.numerics.representation.instances import METHODS, Batches, Instance, draw_round, haar_frame
 
 RTOL = 1e-9
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.representation import closed_form, oracle, simulate
-from numerics.representation.instances import Instance, draw_round, haar_frame
-from theory.representation.model import METHODS
+from maml_theory.numerics.representation import closed_form, oracle, simulate
+from maml_theory.numerics.representation.instances import Instance, draw_round, haar_frame
+from maml_theory.theory.representation.model import METHODS
 
 
 def random_point(rng, d, k, n, zero_head=False):

@@ -1,4 +1,4 @@
-"""The projected sampler (numerics.representation.sampling) has the naive sampler's law.
+"""The projected sampler (maml_theory.numerics.representation.sampling) has the naive sampler's law.
 
 The naive sampler draws every batch (instances.draw_round) and applies simulate.meta_gradient; the projected
 one draws only the projections the update depends on. Both are run N times, independently, at the same point
@@ -11,8 +11,8 @@ SE² = var₁/N + var₂/N estimated from the same draws, and |z| ≤ 6 is requi
 import numpy as np
 import pytest
 
-from numerics.representation import closed_form, sampling, simulate
-from numerics.representation.instances import METHODS, Instance, draw_round, haar_frame
+from maml_theory.numerics.representation import closed_form, sampling, simulate
+from maml_theory.numerics.representation.instances import METHODS, Instance, draw_round, haar_frame
 
 POINTS = {
     # (d, k, n, m_in, m_out, σ, α, ‖w‖ scale): a complement of dimension 2 (single directions matter); m_in

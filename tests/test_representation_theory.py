@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics.representation import closed_form
-from theory import matrix_algebra as ma
-from theory.claims import registered
-from theory.representation import claims as R_claims
-from theory.representation import model as R
-from theory.representation import structure, updates
+from maml_theory.numerics.representation import closed_form
+from maml_theory.theory import matrix_algebra as ma
+from maml_theory.theory.claims import registered
+from maml_theory.theory.representation import claims as R_claims
+from maml_theory.theory.representation import model as R
+from maml_theory.theory.representation import structure, updates
 
 CLAIMS = registered("R.")
 
@@ -104,7 +104,7 @@ def test_derived_update_equals_spec_formula(method, seed, d, n, alpha):
 )
 def test_contraction_claim_on_simulator_steps(seed, d, n, alpha, c):
     """R.contraction on the simulator's FO-ANIL step at w = 0, β set so that βα²λ_max(AᵀΛA) = c ≤ 1."""
-    from numerics.representation.simulate import step
+    from maml_theory.numerics.representation.simulate import step
 
     rng = np.random.default_rng(seed)
     k = int(rng.integers(1, d))  # k < d, so the wrong subspace exists
@@ -132,8 +132,8 @@ def test_contraction_claim_on_simulator_steps(seed, d, n, alpha, c):
 def test_rate_claim_on_a_long_run():
     """R.rate on the simulator: a fixed task set, the fitted rate against 1 − βαλ_min(Λ) (the claim's rtol,
     1e-9; here they agree to 6e-13)."""
-    from numerics.representation.instances import Instance, draw_problem
-    from reports.dynamics_command import dynamics as run
+    from maml_theory.numerics.representation.instances import Instance, draw_problem
+    from maml_theory.reports.dynamics_command import dynamics as run
 
     inst = Instance(fixed_tasks=True, T=400)
     result = run("anil", inst, seed=3)
@@ -154,7 +154,7 @@ def test_rate_departs_for_exact_maml_off_sign_symmetric_sets():
     """The finding behind R.rate's scope (README, Findings): on a fixed set with θ̄ ≠ 0 exact MAML's head
     leaves 0 and its per-step factor at dist = 1e-9 misses 1 − βαλ_min(Λ) by 1.2e-4 (relative), while
     exact ANIL from the same start meets it to round-off and exact MAML on the sign-symmetric set does too."""
-    from numerics.representation.checks import RATE, rate_of
+    from maml_theory.numerics.representation.checks import RATE, rate_of
 
     (claim,) = registered("R.rate")
     drawn = {"method": 2, "k": 2, "d_extra": 1, "n_extra": 1, "alpha": 0.35, "h": 0.5, "seed": 144394434}

@@ -16,13 +16,13 @@ import pytest
 import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 
-from numerics.landscape.checks import EASY_HARD, gain_observables
-from numerics.verification import engine, proofs
-from numerics.verification.checks import Check, Diverged, check_of
-from numerics.verification.space import Param, Space
-from reports.cli import main
-from reports.verify_command import builtin
-from theory.claims import Claim, Proof, Provenance, registered
+from maml_theory.numerics.landscape.checks import EASY_HARD, gain_observables
+from maml_theory.numerics.verification import engine, proofs
+from maml_theory.numerics.verification.checks import Check, Diverged, check_of
+from maml_theory.numerics.verification.space import Param, Space
+from maml_theory.reports.cli import main
+from maml_theory.reports.verify_command import builtin
+from maml_theory.theory.claims import Claim, Proof, Provenance, registered
 
 builtin()
 CLAIMS = registered("L.") + registered("R.")
@@ -184,9 +184,9 @@ def test_ctrl_c_keeps_the_json_valid(tmp_path, capsys) -> None:
 
 USER_FILE = """
 import sympy as sp
-from numerics.verification.checks import claim
-from numerics.verification.space import Param, Space
-from theory.claims import Claim, Provenance
+from maml_theory.numerics.verification.checks import claim
+from maml_theory.numerics.verification.space import Param, Space
+from maml_theory.theory.claims import Claim, Provenance
 
 def observe(params):
     {observe}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numerics.landscape.montecarlo import sd_relative_error
+from maml_theory.numerics.landscape.montecarlo import sd_relative_error
 
 Z = 6.0
 

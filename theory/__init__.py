@@ -1,4 +1,5 @@
-"""Theory: sympy only. Models, derivations (with their recorded steps), the Gaussian moment engine, claims.
+"""Theory: sympy, with numpy only to evaluate a claim at numbers. Models, derivations (with their recorded
+steps), the Gaussian moment engine, claims.
 
-This package imports no other project package.
+This package imports no other project package (tests/test_layers.py checks it).
 """

@@ -1,8 +1,9 @@
 """Exact evaluation of matrix expressions at random rational points in small concrete dimensions.
 
-The independent route behind the checks of a derivation's operation steps (:mod:`theory.derivation`): the
-general-dimension symbolic work (differentials, Wick pairings, task averages, substitutions) is redone at a
-point by plain arithmetic on explicit matrices, where every quantity is an exact rational.
+The independent route behind the checks of a derivation's operation steps
+(:mod:`maml_theory.theory.derivation`): the general-dimension symbolic work (differentials, Wick pairings,
+task averages, substitutions) is redone at a point by plain arithmetic on explicit matrices, where every
+quantity is an exact rational.
 
 - :class:`Point`: concrete values for dimension symbols (small integers), scalar symbols (random rationals,
   positive for positive symbols) and matrix symbols (random rational matrices; declared symmetric ones are

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from theory import concrete, matrix_algebra, tex
-from theory.relations import Relation
+from maml_theory.theory import concrete, matrix_algebra, tex
+from maml_theory.theory.relations import Relation
 
 # Plain-text rendering: sympy's str form with Greek letters, hats and transposes written as such.
 _GREEK = (
@@ -58,7 +58,8 @@ def text(expr: sp.Basic) -> str:
 @dataclass(frozen=True)
 class Step:
     """One line of a derivation: ``lhs = expr``, reached by ``note``; ``by``: how the line follows from
-    what came before, checkable (:mod:`theory.relations`); None for a rewrite of the line above."""
+    what came before, checkable (:mod:`maml_theory.theory.relations`); None for a rewrite of the line
+    above."""
 
     note: str
     expr: sp.Basic
@@ -113,11 +114,11 @@ class Derivation:
         derivation's own and its points').
 
         - A step with a relation (``by``) is checked by it: the operation redone another way at random
-          rational points (:mod:`theory.relations`), or marked as a definition.
+          rational points (:mod:`maml_theory.theory.relations`), or marked as a definition.
         - A step that rewrites the line above (same left-hand side, no relation) is compared with it: matrices
-          by the canonical forms of :mod:`theory.matrix_algebra` and, where the derivation has points, exactly
-          at those points too; scalars by sympy (the difference simplifies to 0) or else at random rational
-          points.
+          by the canonical forms of :mod:`maml_theory.theory.matrix_algebra` and, where the derivation has
+          points, exactly at those points too; scalars by sympy (the difference simplifies to 0) or else at
+          random rational points.
         - Any other step is reported as unchecked (the tests require that none is).
         """
         sym = (*self.symmetric, *(self.points.symmetric if self.points else ()), *symmetric)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.matrix_forms import rebuild, terms
+from maml_theory.theory.matrix_forms import rebuild, terms
 
 
 def differential(expr: sp.Basic, var: sp.MatrixSymbol, direction: sp.MatrixSymbol) -> sp.Basic:

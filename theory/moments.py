@@ -22,7 +22,7 @@ Method, for one product of factors (sums are expanded first):
    this graph the path from the free row index of the product is the main matrix product (a node
    walked from column to row is transposed), closed loops are traces, other paths are 1×1 scalars.
    Example: E[x xᵀ A x xᵀ] = ΣAΣ + ΣAᵀΣ + tr(AΣ)Σ.
-4. The sum is put in the canonical form of `theory.matrix_algebra` (covariances are symmetric).
+4. The sum is put in the canonical form of `maml_theory.theory.matrix_algebra` (covariances are symmetric).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.utilities.iterables import multiset_partitions
 
-from theory.matrix_algebra import Term, Terms, canonical
+from maml_theory.theory.matrix_algebra import Term, Terms, canonical
 
 __all__ = ["Gaussian", "SampleMean", "expect"]
 
@@ -384,7 +384,7 @@ def expect(
     directly in expr is independent of the mean's sample copies.
     symmetric: constant symbols known to be symmetric (covariance MatrixSymbols are added).
 
-    Returns `theory.matrix_algebra.canonical` of the expectation, of expr's shape: a scalar for a
+    Returns `maml_theory.theory.matrix_algebra.canonical` of the expectation, of expr's shape: a scalar for a
     scalar, else a matrix expression (for 1×1, terms like wᵀΣw, or scalar·Identity(1)).
     Raises ValueError when a random symbol is used non-polynomially (in an inverse, a function).
     """

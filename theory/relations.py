@@ -1,7 +1,8 @@
 """How a derivation's operation steps are checked: each step that defines a quantity by an operation (a
 derivative, an expectation, an average, a substitution, a limit) carries a :class:`Relation`, which redoes
-the operation by another route at exact random rational points (:mod:`theory.concrete`) and returns the two
-values that must agree: the one the operation gives there, and the step's displayed expression there.
+the operation by another route at exact random rational points (:mod:`maml_theory.theory.concrete`) and
+returns the two values that must agree: the one the operation gives there, and the step's displayed expression
+there.
 
 - :func:`definition`: the step defines its left-hand side (nothing to check; marked as a definition).
 - :func:`equals`: the step's expression (through ``form``) equals ``reference`` with the substitutions
@@ -9,7 +10,8 @@ values that must agree: the one the operation gives there, and the step's displa
 - :func:`gradient`: ∇_X f — the exact directional derivative d/dt f(X + tV) at t = 0 for a random V equals
   tr(∇ᵀV).
 - :func:`expectation`: E over Gaussians and sample means — the explicit polynomial at concrete dimension and
-  sample size, averaged monomial by monomial (:func:`theory.concrete.gaussian_mean`), not by Wick pairing.
+  sample size, averaged monomial by monomial (:func:`maml_theory.theory.concrete.gaussian_mean`), not by Wick
+  pairing.
 - :func:`batch_mean`: a batch average (1/m)Σ_j f(x_j, z_j) written through Σ̂, ĉ — at m concrete samples.
 - :func:`limit`: a scalar limit m → ∞ of a rational function — the ratio of leading coefficients.
 - :func:`recurrence`: a closed-form solution of s_{t+1} = g s_t + c — iterated from s_0 for a few t.
@@ -23,9 +25,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from theory import concrete
-from theory.concrete import DomainMatrix, Point, Value
-from theory.moments import Gaussian, SampleMean
+from maml_theory.theory import concrete
+from maml_theory.theory.concrete import DomainMatrix, Point, Value
+from maml_theory.theory.moments import Gaussian, SampleMean
 
 Sides = Callable[[Point, sp.Basic], tuple[Value, Value]]
 

@@ -105,7 +105,9 @@ def text(s: str) -> str:
         elif ch in UNICODE:
             piece = UNICODE[ch]
         else:
-            raise ValueError(f"no TeX for {ch!r} (U+{ord(ch):04X}) in {s!r}: add it to theory.tex.UNICODE")
+            raise ValueError(
+                f"no TeX for {ch!r} (U+{ord(ch):04X}) in {s!r}: add it to maml_theory.theory.tex.UNICODE"
+            )
         if accent is not None:
             base = piece if ch in UNICODE else ch
             piece = rf"\ensuremath{{{accent}{{{base}}}}}"

@@ -4,10 +4,10 @@ The box (the ranges of tests/strategies.py, which draws from the same :data:`EAS
 α ∈ [0.1, 2], p_H ∈ [0.05, 0.95], ρ_H, ρ_E ∈ [0.02, 2], ν_H, ν_E ∈ [1e-4, 1] (variances), σ ∈ [1e-3, 1]
 (a standard deviation), R ∈ [1e-2, 10], m in 1..200 (m_train = m); scales on a log grid. Observables: the gain
 G and the hardness factors g_H, g_E from the compiled closed forms
-(:func:`numerics.landscape.closed_form.easy_hard`), p_E = 1 − p_H. Every ``L.*`` claim whose symbols these
-cover gets a check; the general-mixture claim ``L.gain.any_mixture`` gets its own box (2 or 3 types, random
-covariances and centres from a seed); the claims with equality hypotheses get EASY_HARD with those
-equalities built in (:data:`TIED`)."""
+(:func:`maml_theory.numerics.landscape.closed_form.easy_hard`), p_E = 1 − p_H. Every ``L.*`` claim whose
+symbols these cover gets a check; the general-mixture claim ``L.gain.any_mixture`` gets its own box (2 or 3
+types, random covariances and centres from a seed); the claims with equality hypotheses get EASY_HARD with
+those equalities built in (:data:`TIED`)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-import theory.landscape.claims  # noqa: F401  (registers the claims bound here)
-from numerics.landscape import closed_form
-from numerics.landscape.instances import EasyHard, Mixture, TaskType
-from numerics.verification.checks import Check, Inadmissible, bind
-from numerics.verification.space import Param, Space
-from theory.claims import registered
+import maml_theory.theory.landscape.claims  # noqa: F401  (registers the claims bound here)
+from maml_theory.numerics.landscape import closed_form
+from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
+from maml_theory.numerics.verification.checks import Check, Inadmissible, bind
+from maml_theory.numerics.verification.space import Param, Space
+from maml_theory.theory.claims import registered
 
 EASY_HARD = Space(
     (

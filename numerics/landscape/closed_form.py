@@ -1,7 +1,8 @@
 """The derived closed forms of spec L, compiled to numpy and evaluated at an instance.
 
-This is verification code: it is the one place in :mod:`numerics` that imports :mod:`theory`. The batch size
-enters through κ = 1/m so that m = ∞ (κ = 0, the exact gradient) is an ordinary value.
+Verification code: it compiles the theory's expressions, which no simulator or oracle may see (see
+:mod:`maml_theory.numerics`). The batch size enters through κ = 1/m so that m = ∞ (κ = 0, the exact gradient)
+is an ordinary value.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import numpy as np
 import scipy.linalg
 import sympy as sp
 
-from numerics.compiled import numpy_function
-from numerics.landscape.instances import DegenerateInstance, EasyHard, Mixture
-from theory import matrix_forms as mf
-from theory.landscape import adaptation, mixture, two_type
-from theory.landscape import model as M
+from maml_theory.numerics.compiled import numpy_function
+from maml_theory.numerics.landscape.instances import DegenerateInstance, EasyHard, Mixture
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.landscape import adaptation, mixture, two_type
+from maml_theory.theory.landscape import model as M
 
 kappa = sp.Symbol("kappa", nonnegative=True)
 kappa_train = sp.Symbol("kappa_train", nonnegative=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics import validation as v
+from maml_theory.numerics import validation as v
 
 
 class DegenerateInstance(ValueError):

@@ -1,6 +1,6 @@
 """w_MAML and w_NAL of spec L found without closed forms: by minimising sampled objectives.
 
-Two routes, both drawing tasks with :func:`numerics.landscape.oracle.sample_tasks`:
+Two routes, both drawing tasks with :func:`maml_theory.numerics.landscape.oracle.sample_tasks`:
 
 - the exact minimiser of the sampled objective (1/N) Σ_i f_i(w − α ĝ_i(w; D_i)). The adapted point
   is affine in w: w − α ĝ_i(w) = P_i w + c_i with P_i = I − α Σ̂_i, Σ̂_i = (1/m) Σ_j x_j x_jᵀ and
@@ -8,8 +8,8 @@ Two routes, both drawing tasks with :func:`numerics.landscape.oracle.sample_task
   weighted least-squares problem with normal equations
   (Σ_i P_iᵀ Σ_i P_i) w = Σ_i P_iᵀ Σ_i (w*_i − c_i). NAL is the case α = 0 (P_i = I, c_i = 0).
 - SGD on the sampled objective with fresh tasks and batches every step, the gradient by autograd
-  through the inner step (:func:`numerics.landscape.oracle.adapted_gradient`), Polyak-averaged over
-  the last steps.
+  through the inner step (:func:`maml_theory.numerics.landscape.oracle.adapted_gradient`), Polyak-averaged
+  over the last steps.
 
 As the number of tasks grows both tend to w_MAML = argmin F_MAML (MAML trained with batch size
 ``m``, by default ``mixture.m_train``) and w_NAL = argmin F_NAL, where
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics import validation as v
-from numerics.landscape import oracle
-from numerics.landscape.instances import Mixture
-from numerics.landscape.montecarlo import CHUNK
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.landscape import oracle
+from maml_theory.numerics.landscape.instances import Mixture
+from maml_theory.numerics.landscape.montecarlo import CHUNK
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 No closed form and no autograd: the numbers come from draws of the model alone.
 
-Model (conventions of :mod:`numerics.landscape.instances`). A task of type k (probability p_k) has
+Model (conventions of :mod:`maml_theory.numerics.landscape.instances`). A task of type k (probability p_k) has
 x ~ N(0, Σ_k), optimum w* = c_k + η with η ~ N(0, V_k) (V_k holds variances; only the mean and
 covariance of the optimum law matter, so a Gaussian is a valid choice), labels y = ⟨w*, x⟩ + z with
 z ~ N(0, σ²) (σ the noise standard deviation). One step on m fresh samples: w⁺ = w − α ĝ(w) with
@@ -37,9 +37,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics import validation as v
-from numerics.landscape.instances import Mixture, TaskType
-from numerics.landscape.oracle import psd_factor
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.landscape.instances import Mixture, TaskType
+from maml_theory.numerics.landscape.oracle import psd_factor
 
 CHUNK = 1 << 17
 """Default budget of float64 entries for a chunk: tasks per chunk = CHUNK // (entries a task takes

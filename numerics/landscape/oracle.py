@@ -2,8 +2,8 @@
 
 Nothing here knows a closed form. The inner adaptation step is the autograd gradient of the inner
 loss, and the outer derivatives (gradient, Hessian) differentiate through it, so they are second
-order. Conventions as in :mod:`numerics.landscape.instances`: the ½ is in the loss, ``sigma`` is the
-label-noise standard deviation, ``opt_cov`` a covariance (variances).
+order. Conventions as in :mod:`maml_theory.numerics.landscape.instances`: the ½ is in the loss, ``sigma`` is
+the label-noise standard deviation, ``opt_cov`` a covariance (variances).
 
 Every loss takes one task (``w_star`` of shape (d,), ``cov`` (d, d), ``X`` (m, d), ``y`` (m,)) or a
 batch of T tasks (shapes (T, d), (T, d, d), (T, m, d), (T, m)); for a batch it returns the T
@@ -19,8 +19,8 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad, hessian
 
-from numerics import validation as v
-from numerics.landscape.instances import Mixture
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.landscape.instances import Mixture
 
 
 def psd_factor(a: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ parameters of :class:`EasyHard`, through the closed forms (:func:`closed_form.ea
 batch sizes m ≠ m_train drawn from a finite menu that includes ∞.
 
 This is verification code: it uses the derived closed forms; the instance it returns is meant to be
-confirmed by Monte Carlo (:func:`numerics.landscape.montecarlo.adapted_excess`).
+confirmed by Monte Carlo (:func:`maml_theory.numerics.landscape.montecarlo.adapted_excess`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 
-from numerics import validation as v
-from numerics.landscape.closed_form import DegenerateInstance, easy_hard
-from numerics.landscape.instances import EasyHard
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.landscape.closed_form import DegenerateInstance, easy_hard
+from maml_theory.numerics.landscape.instances import EasyHard
 
 SAMPLE_SIZES: tuple[float, ...] = (1, 2, 5, 10, 20, 50, 200, math.inf)
 """The default menu of batch sizes for m and m_train."""

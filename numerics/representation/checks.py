@@ -1,9 +1,9 @@
 """Spec R's claims on numbers: boxes of small instances and the observables the simulator gives on them.
 
-Every observable comes from :func:`numerics.representation.simulate.simulate` (or its one-step ``step``) on a
-fixed task set drawn from the instance's seed; no closed form is used. Dimensions are small (d ≤ 11, k ≤ 3) so
-that hundreds of runs fit in seconds; the claims are dimension-free statements, and the tests check larger
-instances separately.
+Every observable comes from :func:`maml_theory.numerics.representation.simulate.simulate` (or its one-step
+``step``) on a fixed task set drawn from the instance's seed; no closed form is used. Dimensions are small (d
+≤ 11, k ≤ 3) so that hundreds of runs fit in seconds; the claims are dimension-free statements, and the tests
+check larger instances separately.
 
 - ``R.contraction``: one FO-ANIL step at w = 0 from a random B, β set by c = βα²λ_max(AᵀΛA) ∈ [0.01, 1].
 - ``R.rate``: the per-step factor dist_t/dist_{t−1} once dist has fallen below 1e-9, from a start on the
@@ -24,12 +24,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-import theory.representation.claims  # noqa: F401  (registers the claims bound here)
-from numerics.representation.instances import Instance, draw_problem
-from numerics.representation.simulate import simulate, step
-from numerics.verification.checks import Check, Diverged, bind
-from numerics.verification.space import Param, Space
-from theory.claims import registered
+import maml_theory.theory.representation.claims  # noqa: F401  (registers the claims bound here)
+from maml_theory.numerics.representation.instances import Instance, draw_problem
+from maml_theory.numerics.representation.simulate import simulate, step
+from maml_theory.numerics.verification.checks import Check, Diverged, bind
+from maml_theory.numerics.verification.space import Param, Space
+from maml_theory.theory.claims import registered
 
 META = ("anil", "fo-anil", "maml", "fo-maml")
 THEOREM_STEPS = 300

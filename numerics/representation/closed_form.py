@@ -1,8 +1,8 @@
 """Spec R's derived updates, compiled to numpy and evaluated at numeric (B, w, B_*, heads).
 
-Verification code: the one place in :mod:`numerics.representation` that imports :mod:`theory`. The round
-moments θ̄, Λ are computed from the heads; an explicit third-moment task mean (exact MAML) is evaluated head by
-head and averaged.
+Verification code: it compiles the theory's expressions, which no simulator or oracle may see (see
+:mod:`maml_theory.numerics`). The round moments θ̄, Λ are computed from the heads; an explicit third-moment
+task mean (exact MAML) is evaluated head by head and averaged.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
-from numerics.compiled import numpy_function
-from theory.representation import finite_sample, losses, structure, updates
-from theory.representation import model as R
+from maml_theory.numerics.compiled import numpy_function
+from maml_theory.theory.representation import finite_sample, losses, structure, updates
+from maml_theory.theory.representation import model as R
 
 _SCALARS = (R.d, R.k, R.alpha, losses.sigma, losses.m_in)
 

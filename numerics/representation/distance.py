@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from numerics import validation as v
+from maml_theory.numerics import validation as v
 
 RANK_RTOL = float(np.finfo(np.float64).eps)
 

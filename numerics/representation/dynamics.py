@@ -14,9 +14,9 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from numerics import validation as v
-from numerics.representation.instances import Instance, draw_problem
-from numerics.representation.simulate import Trajectory, simulate
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.representation.instances import Instance, draw_problem
+from maml_theory.numerics.representation.simulate import Trajectory, simulate
 
 ROUND_OFF_FLOOR = 1e-12
 """dist values at or below this are round-off (float64 principal angles bottom out near 1e-15); the fitted
@@ -33,9 +33,9 @@ def run(
 ) -> dict:
     """Simulate ``method`` on ``inst`` for ``runs`` independent runs from ``seed``; see :func:`summary`.
 
-    ``arrays``: B0, w0, B_star, heads as for :func:`numerics.representation.instances.draw_problem` (then
-    ``inst.init`` must be "given" and ``inst.fixed_tasks`` True); every run starts from them. The summary then
-    also carries B_final and w_final.
+    ``arrays``: B0, w0, B_star, heads as for
+    :func:`maml_theory.numerics.representation.instances.draw_problem` (then ``inst.init`` must be "given" and
+    ``inst.fixed_tasks`` True); every run starts from them. The summary then also carries B_final and w_final.
     """
     seed = v.integer("seed", seed, low=0)
     runs = v.integer("runs", runs, low=1)

@@ -1,6 +1,6 @@
 """Instances of spec R, validated at construction, and the random draws of a problem and of a round.
 
-Conventions (stated once, used everywhere in :mod:`numerics.representation`):
+Conventions (stated once, used everywhere in :mod:`maml_theory.numerics.representation`):
 - ground truth B_* ∈ R^{d×k} with orthonormal columns; a task has head θ ∈ R^k, data x ~ N(0, I_d),
   y = ⟨B_*θ, x⟩ + z with z ~ N(0, σ²): ``sigma`` is the noise STANDARD DEVIATION σ;
 - population task loss L(B, w; θ) = ½‖Bw − B_*θ‖² + σ²/2 (the ½ is in the loss), empirical loss on m
@@ -27,8 +27,8 @@ import numpy as np
 import scipy.special
 from numpy.typing import ArrayLike
 
-from numerics import validation as v
-from numerics.representation.distance import orthonormal_basis
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.representation.distance import orthonormal_basis
 
 METHODS = ("anil", "fo-anil", "maml", "fo-maml", "nal")
 """Exact ANIL, first-order ANIL, exact MAML, first-order MAML and average-loss minimisation (spec R §2)."""

@@ -3,8 +3,8 @@
 Nothing here knows a gradient formula. The inner step is the autograd gradient of the inner loss; exact
 ANIL/MAML differentiate the meta-loss through it (second order), first-order ANIL/MAML take the autograd
 gradient of the outer loss at the adapted point, evaluated first as plain numbers, so no derivative flows
-through the adaptation (the "stop-gradient"). Conventions as in :mod:`numerics.representation.instances`
-(½ in the loss, σ the noise standard deviation).
+through the adaptation (the "stop-gradient"). Conventions as in
+:mod:`maml_theory.numerics.representation.instances` (½ in the loss, σ the noise standard deviation).
 
 The n tasks of a round are handled as one batch: each task gets its own copy of (B, w) (arrays (n, d, k)
 and (n, k)), and the gradient of the summed per-task losses with respect to the stacked copies is then the
@@ -18,7 +18,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad
 
-from numerics.representation.instances import Batches, method_name
+from maml_theory.numerics.representation.instances import Batches, method_name
 
 
 def _regressor(B, w):

@@ -1,9 +1,9 @@
 """The finite-sample meta-gradient with only what it depends on sampled: exact in distribution.
 
 :func:`meta_gradient` returns a draw of (G_B, G_w) with the same joint law as
-:func:`numerics.representation.simulate.meta_gradient` on the batches of
-:func:`numerics.representation.instances.draw_round` (given the heads), without drawing the n(m_in + m_out)
-d-dimensional samples.
+:func:`maml_theory.numerics.representation.simulate.meta_gradient` on the batches of
+:func:`maml_theory.numerics.representation.instances.draw_round` (given the heads), without drawing the n(m_in
++ m_out) d-dimensional samples.
 
 Derivation. Let Q (d × r, r = min(d, 2k)) be an orthonormal basis of a space S ⊇ col(B) + col(B_*) and
 Q_⊥ one of its complement (dimension D = d − r, never formed). A batch (X, y = XB_*θ + σz) of m samples
@@ -44,7 +44,7 @@ from functools import cache
 
 import numpy as np
 
-from numerics.representation.instances import Streams, method_name
+from maml_theory.numerics.representation.instances import Streams, method_name
 
 
 def _swap(a: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The simulator route of spec R: the five methods with hand-derived, vectorised numpy meta-gradients.
 
 No closed form and no autograd (the oracle checks these formulas). Conventions of
-:mod:`numerics.representation.instances`.
+:mod:`maml_theory.numerics.representation.instances`.
 
 Derivation. Write a task's loss through the regressor p = bv ∈ R^d (b ∈ R^{d×k}, v ∈ R^k):
   L̂(b, v) = ½ pᵀΣ̂p − pᵀĉ + const,  ∇_p L̂ = s := Σ̂p − ĉ,  ∇_b L̂ = s vᵀ,  ∇_v L̂ = bᵀs,
@@ -29,9 +29,9 @@ for the mean) multiplies s once. The sums over tasks that keep w ≡ 0 exact und
 (where θ and −θ must cancel exactly) are numpy reductions, in order or pairwise, never BLAS products.
 
 Everything is batched: tasks on an axis (no loop over tasks or samples), and any leading axes index runs.
-These formulas take explicit batches; :mod:`numerics.representation.sampling` draws the same update from
-the projections of the batches only, which is how :func:`simulate` runs finite-sample rounds by default at
-all but small sizes (:data:`SAMPLERS`).
+These formulas take explicit batches; :mod:`maml_theory.numerics.representation.sampling` draws the same
+update from the projections of the batches only, which is how :func:`simulate` runs finite-sample rounds by
+default at all but small sizes (:data:`SAMPLERS`).
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics import validation as v
-from numerics.representation import sampling
-from numerics.representation.distance import dist
-from numerics.representation.instances import (
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.representation import sampling
+from maml_theory.numerics.representation.distance import dist
+from maml_theory.numerics.representation.instances import (
     Batches,
     Instance,
     Problem,
@@ -59,8 +59,8 @@ from numerics.representation.instances import (
 
 SAMPLERS = ("auto", "projected", "naive")
 """How a finite-sample round is drawn: ``"projected"`` draws only the projections of the batches that the
-update depends on (:mod:`numerics.representation.sampling`, exact in distribution, much cheaper at large
-sizes); ``"naive"`` draws the batches themselves (:func:`numerics.representation.instances.draw_round`);
+update depends on (:mod:`maml_theory.numerics.representation.sampling`, exact in distribution, much cheaper
+at large sizes); ``"naive"`` draws the batches themselves (:func:`~.instances.draw_round`);
 ``"auto"`` (the default) takes the naive sampler when a run's round holds at most :data:`NAIVE_MAX_NUMBERS`
 random numbers, n(m_in + m_out)(d + 1), where drawing them costs less than the projected sampler's extra
 calls, and the projected one otherwise. The two have the same law, not the same bits."""
@@ -244,7 +244,7 @@ def round_step(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One outer step of ``inst`` with the round drawn from ``rng``: fresh heads (or the fixed ``heads``) and,
     for a finite-sample instance, its batches by ``sampler`` (:data:`SAMPLERS`). Shapes and ``rng`` as in
-    :func:`numerics.representation.instances.draw_round` (one generator, or one per run)."""
+    :func:`maml_theory.numerics.representation.instances.draw_round` (one generator, or one per run)."""
     if _resolve(inst, sampler) == "naive" or not inst.finite:
         heads, data = draw_round(inst, rng, B_star, heads)
         return step(method, B, w, B_star, heads, inst.alpha, inst.beta, data)
@@ -341,7 +341,7 @@ def simulate(
     the two have the same law, not the same bits).
 
     Steps run in blocks (up to 1024 steps, fewer with many runs); the distances of a block's iterates are
-    computed in one batched call at its end (:func:`numerics.representation.distance.dist`). Divergence is
+    computed in one batched call at its end (:func:`~.distance.dist`). Divergence is
     tested on every finite-sample step (a frozen run must not draw from an exploded iterate), but for the
     population only at the end of each block, from the kept iterates' norms: a run that crosses the
     threshold keeps evolving (overflow and NaN are harmless there) until the block ends, and is then frozen

@@ -1,12 +1,12 @@
 """How a claim is checked on numbers: the space its instances come from and the observables it needs.
 
-A :class:`Check` binds a registered claim (theory/, sympy only) to numerics: ``space`` draws the instance's
+A :class:`Check` binds a registered claim (theory/) to numerics: ``space`` draws the instance's
 parameters, ``observe`` computes the values of the claim's other symbols (its observables: a gain from the
 closed forms, a distance after T simulated steps). The claim's relation is then evaluated by
-:meth:`theory.claims.Claim.evaluate`. ``boundary`` names, for a reconstructed claim, the parameters whose
-largest admissible value the verifier searches for, each with the furthest value to try; ``search_budget`` the
-evaluations the worst-case search may spend (Nelder–Mead in p dimensions needs a few hundred; a check whose
-observables take a simulation gives fewer).
+:meth:`maml_theory.theory.claims.Claim.evaluate`. ``boundary`` names, for a reconstructed claim, the
+parameters whose largest admissible value the verifier searches for, each with the furthest value to try;
+``search_budget`` the evaluations the worst-case search may spend (Nelder–Mead in p dimensions needs a few
+hundred; a check whose observables take a simulation gives fewer).
 
 A researcher's own claim is one :func:`claim` call in a file loaded with ``maml-theory verify --load FILE``.
 """
@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from numerics.verification.space import Space
-from theory.claims import Claim, register
+from maml_theory.numerics.verification.space import Space
+from maml_theory.theory.claims import Claim, register
 
 Observe = Callable[[Mapping[str, float]], Mapping[str, float]]
 

@@ -3,11 +3,12 @@
 For one claim:
 
 1. its ``prove`` (sympy) is run, or its outcome read from the proof cache
-   (:mod:`numerics.verification.proofs`);
-2. with a numeric :class:`~numerics.verification.checks.Check`, N random instances are drawn from the check's
+   (:mod:`maml_theory.numerics.verification.proofs`);
+2. with a numeric :class:`~maml_theory.numerics.verification.checks.Check`, N random instances are drawn from
+  the check's
    space (seeded per claim: the draws of a claim do not depend on which other claims run), the admissible ones
    evaluated, and the worst slack kept (observed over bound for an inequality lhs ≤ rhs, the relative residual
-   for an identity: :class:`theory.claims.Evaluation`);
+   for an identity: :class:`maml_theory.theory.claims.Evaluation`);
 3. a worst-case search: Nelder–Mead on the slack (an identity's residual) over the unit box of the space,
    started from the worst random instances; it reports how close the claim comes to failing, or breaks it;
 4. a failure is shrunk the way hypothesis shrinks: each parameter in turn is moved towards its simple value
@@ -37,10 +38,10 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
-from numerics.verification import proofs
-from numerics.verification.checks import Check, Diverged, Inadmissible, check_of
-from numerics.verification.space import Param, Space
-from theory.claims import Claim
+from maml_theory.numerics.verification import proofs
+from maml_theory.numerics.verification.checks import Check, Diverged, Inadmissible, check_of
+from maml_theory.numerics.verification.space import Param, Space
+from maml_theory.theory.claims import Claim
 
 SEARCH_STARTS = 3
 """Worst random instances the worst-case search starts from (each gets a third of the check's budget)."""

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import sympy as sp
 
-import theory
-from theory.claims import Claim, Proof
+from maml_theory import theory
+from maml_theory.theory.claims import Claim, Proof
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,9 @@ def theory_key() -> str:
 
 
 def _cacheable(claim: Claim) -> bool:
-    return claim.prove is not None and getattr(claim.prove, "__module__", "").startswith("theory.")
+    return claim.prove is not None and getattr(claim.prove, "__module__", "").startswith(
+        "maml_theory.theory."
+    )
 
 
 def prove(claim: Claim, *, use_cache: bool = True) -> Outcome:

@@ -18,9 +18,9 @@ from typing import Any
 
 import matplotlib
 
-from numerics import validation as v
-from reports.figures import config as configs
-from reports.figures.progress import Progress
+from maml_theory.numerics import validation as v
+from maml_theory.reports.figures import config as configs
+from maml_theory.reports.figures.progress import Progress
 
 FIGURES: dict[str, str] = {
     "r-figure1": "distance_curves",

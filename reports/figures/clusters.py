@@ -1,10 +1,10 @@
 """Spec L §5, the 2-D picture (d = 2): sampled hard and easy task optima, their centres w_H and w_E, and the
 minimisers w_NAL = λw_H + (1 − λ)w_E and w_MAML = μw_H + (1 − μ)w_E.
 
-Filled stars: the closed forms (:func:`numerics.landscape.closed_form.easy_hard`'s λ, μ). Open markers with
-± ``error_bars`` SE bars: the same minimisers found without the closed form, as exact minimisers of the
-sampled objectives (:mod:`numerics.landscape.minimisers`). The optima are drawn by
-:func:`numerics.landscape.oracle.sample_tasks`.
+Filled stars: the closed forms (:func:`maml_theory.numerics.landscape.closed_form.easy_hard`'s λ, μ). Open
+markers with ± ``error_bars`` SE bars: the same minimisers found without the closed form, as exact minimisers
+of the sampled objectives (:mod:`maml_theory.numerics.landscape.minimisers`). The optima are drawn by
+:func:`maml_theory.numerics.landscape.oracle.sample_tasks`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from numerics.landscape.closed_form import easy_hard
-from numerics.landscape.minimisers import sampled_maml_minimiser, sampled_nal_minimiser
-from numerics.landscape.oracle import sample_tasks
-from reports.figures import common
-from reports.figures.progress import Progress
+from maml_theory.numerics.landscape.closed_form import easy_hard
+from maml_theory.numerics.landscape.minimisers import sampled_maml_minimiser, sampled_nal_minimiser
+from maml_theory.numerics.landscape.oracle import sample_tasks
+from maml_theory.reports.figures import common
+from maml_theory.reports.figures.progress import Progress
 
 
 def compute(config: dict[str, Any], progress: Progress) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import numpy as np
 from matplotlib.figure import Figure
 
-from numerics.landscape.instances import EasyHard
-from numerics.representation.instances import Instance
+from maml_theory.numerics.landscape.instances import EasyHard
+from maml_theory.numerics.representation.instances import Instance
 
 D = TypeVar("D")
 
@@ -54,8 +54,9 @@ def landscape_instance(table: Mapping[str, Any], **changes: Any) -> EasyHard:
 
 
 def dist_quantiles(summary: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(median, p10, p90) per step of dist from :func:`numerics.representation.dynamics.summary`, NaN for its
-    JSON nulls (a diverged majority, a rank-deficient iterate); one run is its own median and band."""
+    """(median, p10, p90) per step of dist from :func:`~maml_theory.numerics.representation.dynamics.summary`,
+    NaN for its JSON nulls (a diverged majority, a rank-deficient iterate); one run is its own median and
+    band."""
     dist = summary["dist"]
     curves = dist if isinstance(dist, Mapping) else dict.fromkeys(("median", "p10", "p90"), dist)
     median, p10, p90 = (

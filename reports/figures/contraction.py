@@ -1,12 +1,13 @@
 """Spec R §4.1–4.2, the contraction-matrix story: eigenvalues of C̄_t over time for exact ANIL against NAL.
 
 Every method's outer step leaves the wrong-subspace part E = B_⊥ᵀB as E⁺ = E(I − βC̄), C̄ the round mean of a
-per-task C (claims ``R.perp.<method>``, read off by :func:`theory.representation.structure.perpendicular`).
-:func:`numerics.representation.closed_form.contraction` evaluates the derived C̄ (compiled from sympy) at
-the simulator's state (B, w) and the round's heads θ_i, population loss: NAL's C = wwᵀ has rank one (at most
-one direction contracts per step), FO-ANIL's C = w_iw_iᵀ, and so on per method. At w = 0, C̄ = (1/n)Σ w_iw_iᵀ
-= α²BᵀMB (claim ``R.diversity``): every direction of col(B_*ᵀB) contracts. The eigenvalues of βC̄_t are the
-per-step contraction of each direction: E⁺ = E(I − βC̄_t)."""
+per-task C (claims ``R.perp.<method>``, read off by
+:func:`maml_theory.theory.representation.structure.perpendicular`).
+:func:`maml_theory.numerics.representation.closed_form.contraction` evaluates the derived C̄ (compiled from
+sympy) at the simulator's state (B, w) and the round's heads θ_i, population loss: NAL's C = wwᵀ has rank one
+(at most one direction contracts per step), FO-ANIL's C = w_iw_iᵀ, and so on per method. At w = 0, C̄ = (1/n)Σ
+w_iw_iᵀ = α²BᵀMB (claim ``R.diversity``): every direction of col(B_*ᵀB) contracts. The eigenvalues of βC̄_t
+are the per-step contraction of each direction: E⁺ = E(I − βC̄_t)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from numerics.representation import closed_form
-from numerics.representation.instances import Instance, draw_problem, draw_round
-from numerics.representation.simulate import step
-from reports.figures import common
-from reports.figures.progress import Progress
+from maml_theory.numerics.representation import closed_form
+from maml_theory.numerics.representation.instances import Instance, draw_problem, draw_round
+from maml_theory.numerics.representation.simulate import step
+from maml_theory.reports.figures import common
+from maml_theory.reports.figures.progress import Progress
 
 _ORDINALS = {2: "second", 3: "third"}
 
@@ -41,9 +42,9 @@ class Trace:
 
 def trace(method: str, inst: Instance, seed: int, runs: int) -> Trace:
     """Run ``method`` on ``inst`` (population loss) from ``seed`` for ``runs`` runs, recording βC̄_t's
-    eigenvalues. The draws are :func:`numerics.representation.simulate.simulate`'s (one stream per run,
-    problem first, then each round's heads), so the iterates are the simulator's: it steps in d dimensions,
-    the simulator in the coordinates of span(B_0, B_*), so the two agree to round-off."""
+    eigenvalues. The draws are :func:`maml_theory.numerics.representation.simulate.simulate`'s (one stream per
+    run, problem first, then each round's heads), so the iterates are the simulator's: it steps in d
+    dimensions, the simulator in the coordinates of span(B_0, B_*), so the two agree to round-off."""
     if inst.finite:
         raise ValueError("the contraction identity E⁺ = E(I − βC̄) holds for the population loss only")
     streams = np.random.default_rng(seed).spawn(runs)

@@ -1,9 +1,9 @@
 """Spec R §6, the paper's Figure 1 analogue: dist(B_t, B_*) against t for the five methods, population and
 finite-sample, median and 10th–90th percentile band over runs, log scale.
 
-The numbers are :func:`numerics.representation.dynamics.run`'s summaries (the ``dynamics`` command's): a
-diverged run counts as +∞ from its divergence on, so the median stops where half the runs have diverged and
-the band where a tenth have; each divergence is marked by a cross at its step, above dist = 1.
+The numbers are :func:`maml_theory.numerics.representation.dynamics.run`'s summaries (the ``dynamics``
+command's): a diverged run counts as +∞ from its divergence on, so the median stops where half the runs have
+diverged and the band where a tenth have; each divergence is marked by a cross at its step, above dist = 1.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from numerics.representation import dynamics
-from numerics.representation.instances import Instance
-from reports.figures import common
-from reports.figures.progress import Progress
+from maml_theory.numerics.representation import dynamics
+from maml_theory.numerics.representation.instances import Instance
+from maml_theory.reports.figures import common
+from maml_theory.reports.figures.progress import Progress
 
 TOP = 2.0
 MARK = 1.4
@@ -42,7 +42,7 @@ def instances(config: dict[str, Any]) -> dict[str, dict[str, Instance]]:
 
 
 def compute(config: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """panel → method → the run summary of :func:`numerics.representation.dynamics.run`."""
+    """panel → method → the run summary of :func:`maml_theory.numerics.representation.dynamics.run`."""
     insts = instances(config)
     work = [(panel, method) for panel in PANELS for method in config["methods"]]
     out: dict[str, dict[str, Any]] = {panel: {} for panel in PANELS}

@@ -1,6 +1,6 @@
 """Spec L §5: log₁₀ G over (ρ_H/ρ_E, R²/(d ν_H)) from the closed form
-(:func:`numerics.landscape.closed_form.easy_hard`), one panel per adaptation batch size m (MAML trained
-with the same m).
+(:func:`maml_theory.numerics.landscape.closed_form.easy_hard`), one panel per adaptation batch size m (MAML
+trained with the same m).
 
 ρ_E and ν_H stay at the config's values; a grid point sets ρ_H = x ρ_E and R = √(y d ν_H). G ≥ 1 (m_train = m,
 §3.4), and G = 1 exactly where g_m(ρ_H) = g_m(ρ_E) (§3.6a): dashed lines, found where g_H − g_E (from the
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from numerics.landscape.closed_form import DegenerateInstance, easy_hard
-from reports.figures import common
-from reports.figures.progress import Progress
+from maml_theory.numerics.landscape.closed_form import DegenerateInstance, easy_hard
+from maml_theory.reports.figures import common
+from maml_theory.reports.figures.progress import Progress
 
 
 def _gain(table: dict[str, Any], m: float, ratio: float, separation: float) -> tuple[float, float]:

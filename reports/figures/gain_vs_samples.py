@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from numerics.landscape.closed_form import easy_hard
-from numerics.landscape.instances import EasyHard
-from reports.figures import common
-from reports.figures.progress import Progress
-from reports.landscape_command import compare
-from theory.claims import registered
-from theory.landscape import claims as _claims  # noqa: F401  (registers L.gain.few_samples)
+from maml_theory.numerics.landscape.closed_form import easy_hard
+from maml_theory.numerics.landscape.instances import EasyHard
+from maml_theory.reports.figures import common
+from maml_theory.reports.figures.progress import Progress
+from maml_theory.reports.landscape_command import compare
+from maml_theory.theory.claims import registered
+from maml_theory.theory.landscape import claims as _claims  # noqa: F401  (registers L.gain.few_samples)
 
 _CLAIM_NAMES = {
     "R": "R",

@@ -1,11 +1,11 @@
 """Spec L §5: MAML's gain G = E_m(w_NAL)/E_m(w_MAML) against the separation R = ‖w_H − w_E‖ for several ν_H,
 one panel per adaptation batch size m (MAML trained with the same m).
 
-Lines: the closed form (:func:`numerics.landscape.closed_form.easy_hard`). Points: Monte Carlo of both excess
-risks at the closed-form minimisers on common tasks and samples, G = the ratio of the means, bars
-± ``error_bars`` delta-method standard errors (:func:`reports.landscape_command.compare`, the numbers of
-``landscape --mc``). The dotted line is the ceiling (g_H + g_E)²/(4 g_H g_E) of §3.6e, which depends on
-neither R nor ν_H (unbounded when a type is solved in one step, g = 0).
+Lines: the closed form (:func:`maml_theory.numerics.landscape.closed_form.easy_hard`). Points: Monte Carlo of
+both excess risks at the closed-form minimisers on common tasks and samples, G = the ratio of the means, bars
+± ``error_bars`` delta-method standard errors (:func:`maml_theory.reports.landscape_command.compare`, the
+numbers of ``landscape --mc``). The dotted line is the ceiling (g_H + g_E)²/(4 g_H g_E) of §3.6e, which
+depends on neither R nor ν_H (unbounded when a type is solved in one step, g = 0).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from numerics.landscape.closed_form import easy_hard
-from reports.figures import common
-from reports.figures.progress import Progress
-from reports.landscape_command import compare
+from maml_theory.numerics.landscape.closed_form import easy_hard
+from maml_theory.reports.figures import common
+from maml_theory.reports.figures.progress import Progress
+from maml_theory.reports.landscape_command import compare
 
 
 def compute(config: dict[str, Any], progress: Progress) -> dict[str, Any]:

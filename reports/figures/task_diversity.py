@@ -2,9 +2,10 @@
 the predicted 1 − βαµ² (claim ``R.rate``, 1 − βαλ_min(Λ), at λ_min = µ², the smallest eigenvalue of the head
 covariance; with fresh heads each round it is the prediction at the expected Λ).
 
-Measured rate: :func:`numerics.representation.dynamics.fitted_rate`, the per-step factor fitted to log dist
-over the last half of a run, per run (median and 10th–90th percentile over runs). Each µ runs for its own T,
-long enough for the slow direction to dominate the last half, short enough to stay above the round-off floor.
+Measured rate: :func:`maml_theory.numerics.representation.dynamics.fitted_rate`, the per-step factor fitted to
+log dist over the last half of a run, per run (median and 10th–90th percentile over runs). Each µ runs for its
+own T, long enough for the slow direction to dominate the last half, short enough to stay above the round-off
+floor.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from numerics.representation import dynamics
-from numerics.representation.simulate import simulate
-from reports.dynamics_command import predicted_rate
-from reports.figures import common
-from reports.figures.progress import Progress
+from maml_theory.numerics.representation import dynamics
+from maml_theory.numerics.representation.simulate import simulate
+from maml_theory.reports.dynamics_command import predicted_rate
+from maml_theory.reports.figures import common
+from maml_theory.reports.figures.progress import Progress
 
 
 def compute(config: dict[str, Any], progress: Progress) -> dict[str, Any]:

@@ -7,9 +7,9 @@ tasks, spec §3.6f, is below it).
 
 import sympy as sp
 
-from numerics.landscape.checks import EASY_HARD, gain_observables
-from numerics.verification.checks import claim
-from theory.claims import Claim, Provenance
+from maml_theory.numerics.landscape.checks import EASY_HARD, gain_observables
+from maml_theory.numerics.verification.checks import claim
+from maml_theory.theory.claims import Claim, Provenance
 
 G, R, d, nu_H = sp.symbols("G R d nu_H", positive=True)
 

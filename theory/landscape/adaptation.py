@@ -13,11 +13,19 @@ from functools import cache
 
 import sympy as sp
 
-from theory import matrix_forms as mf
-from theory.derivation import Derivation
-from theory.landscape import model as M
-from theory.moments import expect
-from theory.relations import batch_mean, definition, equals, expectation, gradient, limit, recurrence
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.landscape import model as M
+from maml_theory.theory.moments import expect
+from maml_theory.theory.relations import (
+    batch_mean,
+    definition,
+    equals,
+    expectation,
+    gradient,
+    limit,
+    recurrence,
+)
 
 _WICK = "E over explicit Gaussians x = Lζ, z (and m samples of each), monomial by monomial"
 

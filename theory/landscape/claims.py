@@ -1,8 +1,9 @@
 """Spec L's claims, one record each: statement, source, provenance, conclusion and how sympy decides it.
 
-The statements are the spec's formulas (what is claimed); the derivations in :mod:`theory.landscape` are
-independent of them, and each ``prove`` compares the two. Scalar conclusions are written in the instance's
-parameters (d, α, p_H, ρ_H, ρ_E, ν_H, ν_E, σ, R, m, m_train) so the numerics can evaluate them anywhere.
+The statements are the spec's formulas (what is claimed); the derivations in
+:mod:`maml_theory.theory.landscape` are independent of them, and each ``prove`` compares the two. Scalar
+conclusions are written in the instance's parameters (d, α, p_H, ρ_H, ρ_E, ν_H, ν_E, σ, R, m, m_train) so the
+numerics can evaluate them anywhere.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from functools import cache
 
 import sympy as sp
 
-from theory import matrix_algebra as ma
-from theory.claims import Claim, Proof, Provenance, register
-from theory.landscape import adaptation, mixture, two_type
-from theory.landscape import model as M
-from theory.moments import Gaussian, SampleMean, expect
+from maml_theory.theory import matrix_algebra as ma
+from maml_theory.theory.claims import Claim, Proof, Provenance, register
+from maml_theory.theory.landscape import adaptation, mixture, two_type
+from maml_theory.theory.landscape import model as M
+from maml_theory.theory.moments import Gaussian, SampleMean, expect
 
 H, E = two_type.TYPES
 p_H, p_E = two_type.p[H], two_type.p[E]

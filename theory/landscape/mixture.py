@@ -13,12 +13,12 @@ from functools import cache
 
 import sympy as sp
 
-from theory import matrix_forms as mf
-from theory.derivation import Derivation
-from theory.landscape import model as M
-from theory.matrix_algebra import canonical, is_zero
-from theory.moments import Gaussian, expect
-from theory.relations import definition, equals, expectation, gradient
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.landscape import model as M
+from maml_theory.theory.matrix_algebra import canonical, is_zero
+from maml_theory.theory.moments import Gaussian, expect
+from maml_theory.theory.relations import definition, equals, expectation, gradient
 
 
 def derivation(id_: str, title: str, source: str, types: tuple[int | str, ...]) -> Derivation:
@@ -143,7 +143,7 @@ def quadratic_identity() -> Derivation:
 
 
     From :func:`objective`, F is a quadratic ½ wᵀHw − bᵀw + c with H = Σ_k p_k C_k symmetric; the
-    identity is then decided by :func:`theory.matrix_algebra.is_zero` with H and H⁻¹ symmetric.
+    identity is then decided by :func:`maml_theory.theory.matrix_algebra.is_zero` with H and H⁻¹ symmetric.
     """
     types = (1, 2)
     sym = _symmetric(types)

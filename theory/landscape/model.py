@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory import concrete
-from theory.moments import Gaussian, SampleMean
+from maml_theory.theory import concrete
+from maml_theory.theory.moments import Gaussian, SampleMean
 
 d = sp.Symbol("d", integer=True, positive=True)
 m = sp.Symbol("m", integer=True, positive=True)

@@ -1,6 +1,6 @@
 """Two task types, isotropic (spec L §3.5): the hard type H and the easy type E, Σ_k = ρ_k I, V_k = ν_k I.
 
-Derived by specialising the mixture results of :mod:`theory.landscape.mixture` to C_k = ρ_k γ_k I,
+Derived by specialising the mixture results of :mod:`maml_theory.theory.landscape.mixture` to C_k = ρ_k γ_k I,
 where γ_k is the factor by which adaptation multiplies a type-k task's excess (γ_k = g_m(ρ_k) for one
 step, γ_k = 1 without adaptation, g^T for T steps) and η_k is the noise excess it adds.
 With u_k = p_k ρ_k and R = ‖w_H − w_E‖:
@@ -14,12 +14,12 @@ from functools import cache
 
 import sympy as sp
 
-from theory import matrix_forms as mf
-from theory.derivation import Derivation
-from theory.landscape import adaptation
-from theory.landscape import model as M
-from theory.landscape.mixture import derivation, minimiser, objective, type_symbols
-from theory.relations import definition, equals, stationary
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.landscape import adaptation
+from maml_theory.theory.landscape import model as M
+from maml_theory.theory.landscape.mixture import derivation, minimiser, objective, type_symbols
+from maml_theory.theory.relations import definition, equals, stationary
 
 TYPES = ("H", "E")
 p = {k: type_symbols(k)["p"] for k in TYPES}

@@ -1,20 +1,20 @@
 """Spec R's claims (§3 and §4): statement, source and check side by side.
 
-The statements are the spec's formulas; the derivations in :mod:`theory.representation` never see them, and
-each ``prove`` compares the two in general dimension (``theory.matrix_algebra``), with B_*ᵀB_* = I_k and
-B_⊥ᵀB_* = 0 applied where the statement needs them.
+The statements are the spec's formulas; the derivations in :mod:`maml_theory.theory.representation` never see
+them, and each ``prove`` compares the two in general dimension (``maml_theory.theory.matrix_algebra``), with
+B_*ᵀB_* = I_k and B_⊥ᵀB_* = 0 applied where the statement needs them.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from theory import matrix_algebra as ma
-from theory import matrix_forms as mf
-from theory.claims import Claim, Proof, Provenance, register
-from theory.representation import finite_sample, losses, structure, updates
-from theory.representation import model as R
-from theory.representation.model import TaskMean
+from maml_theory.theory import matrix_algebra as ma
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.claims import Claim, Proof, Provenance, register
+from maml_theory.theory.representation import finite_sample, losses, structure, updates
+from maml_theory.theory.representation import model as R
+from maml_theory.theory.representation.model import TaskMean
 
 SYM = (R.Lam,)
 B, w, Bs, th, a, b = R.B, R.w, R.B_star, R.theta, R.alpha, R.beta

@@ -1,9 +1,9 @@
 """Expected finite-sample outer updates of spec R (new results: no paper states them).
 
 The inner step uses m_in fresh samples and the meta-gradient m_out independent ones, x ~ N(0, I_d),
-z ~ N(0, σ²). The one-task meta-gradient of :func:`theory.representation.updates.task_gradient` (sampled)
-is a polynomial in the batch statistics Σ̂_in, ĉ_in, Σ̂_out, ĉ_out; the moment engine takes its exact
-expectation over both batches (Wick pairing over sample partitions), and the round average then goes
+z ~ N(0, σ²). The one-task meta-gradient of :func:`maml_theory.theory.representation.updates.task_gradient`
+(sampled) is a polynomial in the batch statistics Σ̂_in, ĉ_in, Σ̂_out, ĉ_out; the moment engine takes its
+exact expectation over both batches (Wick pairing over sample partitions), and the round average then goes
 through θ̄, Λ and explicit third-moment means as in the population case.
 """
 
@@ -13,12 +13,12 @@ from functools import cache
 
 import sympy as sp
 
-from theory import matrix_forms as mf
-from theory.derivation import Derivation
-from theory.moments import expect
-from theory.relations import expectation
-from theory.representation import losses, updates
-from theory.representation import model as R
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.moments import expect
+from maml_theory.theory.relations import expectation
+from maml_theory.theory.representation import losses, updates
+from maml_theory.theory.representation import model as R
 
 
 def _expect_batches(expr: sp.Basic) -> sp.Basic:

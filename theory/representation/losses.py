@@ -11,12 +11,12 @@ from functools import cache
 
 import sympy as sp
 
-from theory import concrete
-from theory import matrix_forms as mf
-from theory.derivation import Derivation
-from theory.moments import Gaussian, SampleMean
-from theory.relations import batch_mean, definition
-from theory.representation import model as R
+from maml_theory.theory import concrete
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.moments import Gaussian, SampleMean
+from maml_theory.theory.relations import batch_mean, definition
+from maml_theory.theory.representation import model as R
 
 x = sp.MatrixSymbol("x", R.d, 1)
 z = sp.MatrixSymbol("z", 1, 1)
@@ -94,9 +94,9 @@ POINTS = concrete.Points(
     symmetric=(*R.POINTS.symmetric, batch("in")[0], batch("out")[0]),
     frames=R.POINTS.frames,
 )
-"""Spec R's points (:data:`theory.representation.model.POINTS`) with Σ̂_in, Σ̂_out symmetric and concrete
-batch sizes. The first, (d, k, m_in, m_out) = (3, 2, 2, 1), is the one the expectations over the batches
-are checked at: explicit polynomials in 2·3 + 2 + 3 + 1 Gaussian coordinates stay tractable there
+"""Spec R's points (:data:`maml_theory.theory.representation.model.POINTS`) with Σ̂_in, Σ̂_out symmetric and
+concrete batch sizes. The first, (d, k, m_in, m_out) = (3, 2, 2, 1), is the one the expectations over the
+batches are checked at: explicit polynomials in 2·3 + 2 + 3 + 1 Gaussian coordinates stay tractable there
 (FO-MAML's expected update: about 20 s)."""
 
 

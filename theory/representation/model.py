@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory import concrete
+from maml_theory.theory import concrete
 
 d = sp.Symbol("d", integer=True, positive=True)
 k = sp.Symbol("k", integer=True, positive=True)
@@ -33,7 +33,7 @@ Id = sp.Identity(d)
 METHODS = ("anil", "fo-anil", "maml", "fo-maml", "nal")
 
 HEADS = tuple(sp.MatrixSymbol(f"theta_({i})", k, 1) for i in (1, 2, 3))
-"""The heads over which a :class:`TaskMean` is averaged at a point of :mod:`theory.concrete`."""
+"""The heads over which a :class:`TaskMean` is averaged at a point of :mod:`maml_theory.theory.concrete`."""
 
 POINTS = concrete.Points(dims=({d: 4, k: 2}, {d: 5, k: 3}), symmetric=(Lam,), frames=((B_star, B_perp),))
 """Where spec R's derivation steps are checked: (d, k) = (4, 2) and (5, 3) in turn, Λ symmetric positive
@@ -65,8 +65,8 @@ class TaskMean(sp.MatrixExpr):
         return f"mean_i[{printer._print(self.arg.subs(theta, sp.MatrixSymbol('theta_i', k, 1)))}]"
 
     def _concrete(self, ev) -> object:
-        """The average over :data:`HEADS` at a point of :mod:`theory.concrete` (a set of heads of its own,
-        drawn like any symbol; where θ̄ and Λ must be its moments, a check gives them as values)."""
+        """The average over :data:`HEADS` at a point of :mod:`maml_theory.theory.concrete` (a set of heads of
+        its own, drawn like any symbol; where θ̄ and Λ must be its moments, a check gives them as values)."""
         values = [ev.child({theta: ev.point.value(h)}).run(self.arg) for h in HEADS]
         return sum(values[1:], values[0]) * sp.QQ(1, len(values))
 

@@ -1,4 +1,5 @@
-"""Structural facts of spec R §3–4, derived from the updates of :mod:`theory.representation.updates`.
+"""Structural facts of spec R §3–4, derived from the updates of
+:mod:`maml_theory.theory.representation.updates`.
 
 - :func:`orthonormal`: the rewrite B_*ᵀB_* = I, B_⊥ᵀB_⊥ = I, B_⊥ᵀB_* = 0, B_*ᵀB_⊥ = 0 on adjacent factors.
 - :func:`perpendicular`: B_⊥ᵀ g_B = B_⊥ᵀB · C for one task, C read off; so B_⊥ᵀB⁺ = B_⊥ᵀB (I − βC̄) and the
@@ -12,11 +13,11 @@ from functools import cache
 
 import sympy as sp
 
-from theory import matrix_forms as mf
-from theory.derivation import Derivation
-from theory.relations import equals
-from theory.representation import model as R
-from theory.representation import updates
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.relations import equals
+from maml_theory.theory.representation import model as R
+from maml_theory.theory.representation import updates
 
 _T = sp.Transpose
 _RULES: dict[tuple[sp.Basic, sp.Basic], list | None] = {

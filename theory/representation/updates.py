@@ -1,9 +1,9 @@
 """Population outer-loop updates of spec R §2–3, derived by matrix calculus from the task loss.
 
 For one task with head θ, each method's meta-gradient (g_B, g_w) is taken from L by differentials
-(:mod:`theory.matrix_calculus`): the exact methods differentiate L at the adapted point as a function
-of (B, w) through the inner step; the first-order ones take ∇L at the adapted point with it held fixed.
-The round's update is the task average G = (1/n)Σ_i g(θ_i), written through the round moments: terms
+(:mod:`maml_theory.theory.matrix_calculus`): the exact methods differentiate L at the adapted point as a
+function of (B, w) through the inner step; the first-order ones take ∇L at the adapted point with it held
+fixed. The round's update is the task average G = (1/n)Σ_i g(θ_i), written through the round moments: terms
 of degree 0 in θ are kept, degree 1 averages to θ̄, degree 2 to Λ (E[θθᵀ] = Λ, read off by the moment
 engine's one pairing), and degree 3 (exact MAML only) stays an explicit task mean. Then
 B⁺ = B − βG_B, w⁺ = w − βG_w.
@@ -15,15 +15,15 @@ from functools import cache
 
 import sympy as sp
 
-from theory import matrix_forms as mf
-from theory.concrete import Point, Value
-from theory.derivation import Derivation
-from theory.matrix_calculus import gradient as matrix_gradient
-from theory.moments import Gaussian, expect
-from theory.relations import Relation, definition, equals, gradient
-from theory.representation import losses
-from theory.representation import model as R
-from theory.representation.model import TaskMean
+from maml_theory.theory import matrix_forms as mf
+from maml_theory.theory.concrete import Point, Value
+from maml_theory.theory.derivation import Derivation
+from maml_theory.theory.matrix_calculus import gradient as matrix_gradient
+from maml_theory.theory.moments import Gaussian, expect
+from maml_theory.theory.relations import Relation, definition, equals, gradient
+from maml_theory.theory.representation import losses
+from maml_theory.theory.representation import model as R
+from maml_theory.theory.representation.model import TaskMean
 
 TITLES = {
     "anil": "Exact ANIL",
