@@ -150,6 +150,15 @@ def _derivation_section(quick: bool, verdicts: dict[str, engine.Verdict]) -> str
     return _section("Derivations", tex.text(note) + "\n\n" + "\n\n".join(parts))
 
 
+def _statement(claim_id: str) -> str:
+    """A claim's statement typeset as mathematics from its relations (:meth:`Claim.latex`), then its note."""
+    claim = next(c for c in registered() if c.id == claim_id)
+    # Plain parentheses instead of \left( \right): inline mathematics can then break inside them, at an
+    # operator, where a long statement meets the end of the line.
+    math = tex.math(claim.latex()).replace(r"\left(", "(").replace(r"\right)", ")")
+    return f"${math}$" + (rf"\quad ({tex.text(claim.note)})" if claim.note else "")
+
+
 def _claims_section(verdicts: list[engine.Verdict], quick: bool) -> str:
     rows = []
     for v in verdicts:
@@ -173,9 +182,7 @@ def _claims_section(verdicts: list[engine.Verdict], quick: bool) -> str:
             tex.text("; ".join(detail)),
         ]
         rows.append(" & ".join(cells) + r" \\")
-        rows.append(
-            rf"\multicolumn{{6}}{{p{{0.95\textwidth}}}}{{\footnotesize {tex.text(v.statement)}}} \\[2pt]"
-        )
+        rows.append(rf"\multicolumn{{6}}{{p{{0.95\textwidth}}}}{{\footnotesize {_statement(v.id)}}} \\[2pt]")
     mode = f"{INSTANCES[quick]} random instances per claim" + (
         "; quick report: no worst-case or boundary search, minute-long proofs skipped" if quick else ""
     )
@@ -186,7 +193,8 @@ def _claims_section(verdicts: list[engine.Verdict], quick: bool) -> str:
     )
     intro = tex.text(
         "Verdicts of maml-theory verify (" + mode + "). Slack: observed over bound for an inequality "
-        "(at most 1 holds), relative residual for an identity. Below each claim, its statement."
+        "(at most 1 holds), relative residual for an identity. Below each claim, its statement as checked "
+        "(printed from the claim's relations) and, in parentheses, its setting."
     )
     return _section("Claims", intro + "\n\n" + head + "\n".join(rows) + "\n\\bottomrule\n\\end{longtable}")
 
@@ -211,6 +219,12 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 \usepackage[margin=2cm]{geometry}
 \usepackage{amsmath,amssymb,graphicx,booktabs,longtable,array}
 \usepackage[hidelinks]{hyperref}
+\hypersetup{
+  pdftitle={maml-theory: derivations, claims and figures},
+  pdfauthor={maml-theory report (generated)},
+  pdfsubject={Closed forms derived with sympy and claims about MAML and ANIL checked against numerics},
+  pdfkeywords={MAML, ANIL, meta-learning, sympy, verification, representation learning}
+}
 \allowdisplaybreaks
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{4pt}

@@ -8,8 +8,13 @@ drops them to find how far the conclusion really holds. Where sympy can decide i
 :class:`Proof`; the numerics check it on admissible instances through :func:`evaluate`, which needs nothing
 but the relation and the parameter values.
 
-Provenance (DESIGN.md): ``derived`` — exact, proved here by sympy; ``reconstructed`` — a paper statement whose
-constants are uncertain; ``abstract`` — the paper's qualitative claim made precise.
+The statement a reader sees is printed from these relations (:attr:`Claim.statement`, :meth:`Claim.latex`),
+never typed beside them, so it is the one that is checked. A conclusion may use short names (``G``,
+``g_H``, ``∂G/∂R``) listed in ``where`` with their definitions; what is evaluated is the conclusion with the
+definitions put in. ``note`` is prose around the formula: the setting, what an observable is measured as.
+
+Provenance: ``derived`` — exact, proved here by sympy; ``reconstructed`` — a paper statement whose constants
+are uncertain; ``abstract`` — the paper's qualitative claim made precise.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ from functools import cached_property
 
 import numpy as np
 import sympy as sp
+
+from maml_theory.theory import notation
+
+WHERE_WIDTH = 60
+"""A ``where`` definition longer than this (in text characters) is named in a statement, not printed."""
 
 
 class Provenance(StrEnum):
@@ -66,7 +76,8 @@ class Claim:
     title: str
     source: str
     provenance: Provenance
-    statement: str
+    note: str
+    """Prose beside the formula: the setting, how an observable is measured; not itself checked."""
     conclusion: sp.Basic
     hypotheses: tuple[sp.Basic, ...] = ()
     prove: Callable[[], Proof] | None = None
@@ -79,18 +90,69 @@ class Claim:
     shares: str = ""
     """Claims with the same non-empty ``shares`` reuse one computation, cached in the process (the verifier
     runs them in one worker)."""
+    where: tuple[tuple[sp.Symbol, sp.Basic], ...] = ()
+    """Names in the printed conclusion and hypotheses with their definitions (which may use other names, not
+    circularly). The checked relations are the printed ones with the definitions put in."""
+
+    def _expanded(self, rel: sp.Basic) -> sp.Basic:
+        definitions = dict(self.where)
+        for _ in self.where:  # a definition may use other names: at most one pass per name
+            if not rel.free_symbols & definitions.keys():
+                break
+            rel = rel.xreplace(definitions)
+        return rel
+
+    @cached_property
+    def checked(self) -> sp.Basic:
+        """The conclusion as evaluated and proved: ``conclusion`` with the ``where`` definitions put in."""
+        return self._expanded(self.conclusion)
+
+    @cached_property
+    def _checked_hypotheses(self) -> tuple[tuple[sp.Basic, bool], ...]:
+        return tuple((self._expanded(h), h in self.uncertain) for h in (*self.hypotheses, *self.uncertain))
+
+    @property
+    def statement(self) -> str:
+        """The claim in one line of text, printed from the relations that are checked (:mod:`notation`):
+        ``hypotheses ⇒ conclusion``, the uncertain hypotheses marked, then the ``where`` definitions."""
+        return self._render(notation.text, ("⇒", "where", "uncertain", "as derived"))
+
+    def latex(self) -> str:
+        """The statement as LaTeX mathematics (for the report), printed from the same relations."""
+        words = (r"\;\Rightarrow\;", r"\quad\text{where }", r"\text{uncertain}", r"\ \text{as derived}")
+        return self._render(notation.latex, words)
+
+    def _render(self, show: Callable[[sp.Basic], str], words: tuple[str, str, str, str]) -> str:
+        implies, where, uncertain, derived = words
+        parts = [show(h) for h in self.hypotheses]
+        parts += [f"{show(h)} ({uncertain})" for h in self.uncertain]
+        out = f"{', '.join(parts)} {implies} {show(self.conclusion)}" if parts else show(self.conclusion)
+        defs = [
+            f"{show(n)} = {show(d)}" if len(notation.text(d)) <= WHERE_WIDTH else f"{show(n)} {derived}"
+            for n, d in self._used_where()
+        ]
+        return f"{out}, {where} {'; '.join(defs)}" if defs else out
+
+    def _used_where(self) -> list[tuple[sp.Symbol, sp.Basic]]:
+        """The ``where`` entries the printed relations use, directly or through another definition."""
+        used = set(self.conclusion.free_symbols)
+        for h in (*self.hypotheses, *self.uncertain):
+            used |= h.free_symbols
+        for _ in self.where:
+            used |= {s for n, d in self.where if n in used for s in d.free_symbols}
+        return [(n, d) for n, d in self.where if n in used]
 
     @cached_property
     def symbols(self) -> tuple[sp.Symbol, ...]:
-        names = set(self.conclusion.free_symbols)
-        for h in (*self.hypotheses, *self.uncertain):
+        names = set(self.checked.free_symbols)
+        for h, _ in self._checked_hypotheses:
             names |= h.free_symbols
         return tuple(sorted(names, key=lambda s: s.name))
 
     @property
     def numeric(self) -> bool:
         """Whether the conclusion can be evaluated at an instance: scalar sides, no unevaluated limit."""
-        sides = (self.conclusion.lhs, self.conclusion.rhs)
+        sides = (self.checked.lhs, self.checked.rhs)
         return not any(isinstance(x, sp.MatrixExpr) or x.has(sp.Limit) for x in sides)
 
     @cached_property
@@ -99,23 +161,19 @@ class Claim:
             raise ValueError(
                 f"claim {self.id} is symbolic only: its conclusion has no numeric value to evaluate"
             )
-        rel = _as_le(self.conclusion)
+        rel = _as_le(self.checked)
         return sp.lambdify(self.symbols, (rel.lhs, rel.rhs), modules="math")
 
     @cached_property
     def _compiled_hypotheses(self) -> list[tuple[sp.Basic, bool, Callable[..., tuple[float, float]]]]:
         return [
-            (
-                h,
-                h in self.uncertain,
-                sp.lambdify(self.symbols, (_as_le(h).lhs, _as_le(h).rhs), modules="math"),
-            )
-            for h in (*self.hypotheses, *self.uncertain)
+            (h, uncertain, sp.lambdify(self.symbols, (_as_le(h).lhs, _as_le(h).rhs), modules="math"))
+            for h, uncertain in self._checked_hypotheses
         ]
 
     @cached_property
     def _compiled_bound(self) -> tuple[list[str], Callable[..., object]]:
-        rhs = _as_le(self.conclusion).rhs
+        rhs = _as_le(self.checked).rhs
         symbols = sorted(rhs.free_symbols, key=lambda s: s.name)
         return [s.name for s in symbols], sp.lambdify(symbols, rhs, modules="numpy")
 
@@ -150,11 +208,11 @@ class Claim:
         """The conclusion at one instance, in float64 (``values`` maps symbol names to numbers)."""
         lhs, rhs = (float(v) for v in self._compiled(*(values[s.name] for s in self.symbols)))
         tol = self._tolerance(rhs)
-        if isinstance(self.conclusion, sp.Eq):
+        if isinstance(self.checked, sp.Eq):
             gap, size = abs(lhs - rhs), max(self.scale, abs(rhs))
             slack = gap / size if size > 0 else (0.0 if gap == 0 else math.inf)
             return Evaluation(lhs, rhs, gap <= tol, slack)
-        strict = isinstance(self.conclusion, sp.StrictLessThan | sp.StrictGreaterThan)
+        strict = isinstance(self.checked, sp.StrictLessThan | sp.StrictGreaterThan)
         holds = lhs < rhs if strict else lhs <= rhs + tol
         if abs(lhs) <= tol and abs(rhs) <= tol:  # both sides zero to round-off: tight
             slack = 1.0

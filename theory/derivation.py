@@ -9,50 +9,13 @@ command line prints it as text.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from maml_theory.theory import concrete, matrix_algebra, tex
+from maml_theory.theory.notation import latex, text
 from maml_theory.theory.relations import Relation
-
-# Plain-text rendering: sympy's str form with Greek letters, hats and transposes written as such.
-_GREEK = (
-    ("Sigma", "Σ"),
-    ("alpha", "α"),
-    ("beta", "β"),
-    ("sigma", "σ"),
-    ("rho", "ρ"),
-    ("nu", "ν"),
-    ("gamma", "γ"),
-    ("eta", "η"),
-    ("theta", "θ"),
-    ("lambda", "λ"),
-    ("mu", "μ"),
-    ("kappa", "κ"),
-    ("xi", "ξ"),
-    ("Lambda", "Λ"),
-    ("Delta", "Δ"),
-)
-# Names first (a transpose mark is a letter, so "thetaᵀ" would no longer match), then operators.
-_TEXT = [
-    (r"\bSigmahat", "Σ̂"),
-    (r"\bchat", "ĉ"),
-    (r"\bthetabar\b", "θ̄"),
-    (r"\bTrace\(", "tr("),
-    *((rf"\b{name}(?=_|\b)", greek) for name, greek in _GREEK),
-    (r"\*\*", "^"),
-    (r"\.T\b", "ᵀ"),
-]
-
-
-def text(expr: sp.Basic) -> str:
-    """One-line readable form of ``expr`` (Greek letters, ᵀ, ^, tr)."""
-    out = sp.sstr(expr)
-    for pattern, repl in _TEXT:
-        out = re.sub(pattern, repl, out)
-    return out
 
 
 @dataclass(frozen=True)
@@ -138,7 +101,7 @@ class Derivation:
         between summands."""
         rows = []
         for s, c in zip(self.steps, self.checks(symmetric), strict=True):
-            lhs = r"\text{" + tex.text(s.lhs) + "}" if isinstance(s.lhs, str) else sp.latex(s.lhs or "")
+            lhs = r"\text{" + tex.text(s.lhs) + "}" if isinstance(s.lhs, str) else latex(s.lhs or "")
             note = tex.text(s.note)
             if c.kind == "definition":
                 note += rf" \hfill {tex.text(c.how)}"

@@ -11,6 +11,8 @@ import re
 
 import sympy as sp
 
+from maml_theory.theory.notation import latex
+
 UNICODE = {
     "α": r"\alpha",
     "β": r"\beta",
@@ -86,6 +88,8 @@ ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat", "\u0303": r"\tilde"}
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{"}
 _SPECIAL.update({"}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"})
+# OT1 text fonts have no < > |: they would print as ¡ ¿ —, so they are set as mathematics.
+_SPECIAL.update({"<": r"\ensuremath{<}", ">": r"\ensuremath{>}", "|": r"\ensuremath{|}"})
 
 
 def text(s: str) -> str:
@@ -117,6 +121,12 @@ def text(s: str) -> str:
     return "".join(out)
 
 
+def math(s: str) -> str:
+    """LaTeX mathematics ``s`` (as :func:`~maml_theory.theory.notation.latex` writes it) in pure ASCII: the
+    Unicode letters a symbol's name may carry (B⁺(cB, α/c², βc²)) as commands."""
+    return "".join(ch if ch.isascii() else "{" + UNICODE[ch] + "}" for ch in s)
+
+
 LINE = 150
 """Characters of LaTeX source per displayed line: a rough proxy for the printed width of an A4 text column."""
 
@@ -124,8 +134,8 @@ LINE = 150
 def _terms(expr: sp.Basic) -> list[str]:
     """The LaTeX of each summand of ``expr`` (one piece when it is not a sum), signs kept with their term."""
     if isinstance(expr, sp.Add | sp.MatAdd):
-        return [sp.latex(t) for t in expr.args]
-    return [sp.latex(expr)]
+        return [latex(t) for t in expr.args]
+    return [latex(expr)]
 
 
 WIDE = 2 * LINE

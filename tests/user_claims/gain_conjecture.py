@@ -19,7 +19,7 @@ claim(
         title="The gain is bounded by the separation over the hard spread",
         source="a conjecture (README example)",
         provenance=Provenance.ABSTRACT,
-        statement="G ≤ 1 + R²/(dν_H)",
+        note="two task types, MAML trained as tested",
         conclusion=sp.Le(G, 1 + R**2 / (d * nu_H)),
     ),
     space=EASY_HARD,

@@ -1,6 +1,7 @@
-"""Spec L's claims, one record each: statement, source, provenance, conclusion and how sympy decides it.
+"""Spec L's claims, one record each: source, provenance, conclusion and how sympy decides it.
 
-The statements are the spec's formulas (what is claimed); the derivations in
+The conclusions are the spec's formulas (what is claimed; each claim's statement is printed from them); the
+derivations in
 :mod:`maml_theory.theory.landscape` are independent of them, and each ``prove`` compares the two. Scalar
 conclusions are written in the instance's parameters (d, α, p_H, ρ_H, ρ_E, ν_H, ν_E, σ, R, m, m_train) so the
 numerics can evaluate them anywhere.
@@ -25,12 +26,18 @@ nu_H, nu_E = two_type.nu[H], two_type.nu[E]
 g_H, g_E = two_type.g[H], two_type.g[E]
 R = two_type.R
 
-# The spec's notation (§3.5) for the statements.
-u_H, u_E = p_H * rho_H, p_E * rho_E
-S = u_H + u_E
-A = u_H * g_H + u_E * g_E
-Bd = M.d * (u_H * g_H * nu_H + u_E * g_E * nu_E)
-N2 = M.alpha**2 * M.sigma**2 * M.d * (p_H * rho_H**2 + p_E * rho_E**2) / M.m
+# The spec's notation (§3.5) for the statements: short names, each with its definition (Claim.where).
+G = sp.Symbol("G")
+u_H, u_E, S, A, Bd, N = sp.symbols("u_H u_E S A Bd N", positive=True)
+NOTATION = (
+    (u_H, p_H * rho_H),
+    (u_E, p_E * rho_E),
+    (S, u_H + u_E),
+    (A, u_H * g_H + u_E * g_E),
+    (Bd, M.d * (u_H * g_H * nu_H + u_E * g_E * nu_E)),
+    (N, M.alpha**2 * M.sigma**2 * M.d * (p_H * rho_H**2 + p_E * rho_E**2) / (2 * M.m)),
+)
+N2 = 2 * N
 
 
 def _spec_g(r: sp.Expr) -> sp.Expr:
@@ -40,6 +47,18 @@ def _spec_g(r: sp.Expr) -> sp.Expr:
 def _derived_g(r: sp.Expr) -> sp.Expr:
     """g_m(r) as derived (L.hardness), not as stated."""
     return adaptation.isotropic_contraction()["g_m(ρ)"].subs(M.rho, r)
+
+
+def _spelled(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with the names of :data:`NOTATION` put in (what the proofs compare with the derivation)."""
+    for name, definition in reversed(NOTATION):
+        expr = expr.xreplace({name: definition})
+    return expr
+
+
+def hardness() -> tuple[tuple[sp.Symbol, sp.Expr], ...]:
+    """g_H, g_E and p_E in the instance's parameters, through the derived g_m: ``where`` entries."""
+    return ((g_H, _derived_g(rho_H)), (g_E, _derived_g(rho_E)), (p_E, 1 - p_H))
 
 
 def in_parameters(expr: sp.Expr) -> sp.Expr:
@@ -99,7 +118,7 @@ def _register_all() -> None:
             "Gaussian fourth moment",
             "spec L §3.1",
             Provenance.DERIVED,
-            "x ~ N(0, Σ): E[x xᵀ A x xᵀ] = ΣAΣ + ΣAᵀΣ + tr(AΣ)Σ",
+            "x ~ N(0, Σ), any d×d matrix A",
             _identity(r"\mathbb{E}[x x^{T} A x x^{T}]", fourth_stated),
             prove=lambda: _equal_matrices(
                 expect(M.x * M.x.T * A_ * M.x * M.x.T, gaussians=(gx,)),
@@ -114,7 +133,7 @@ def _register_all() -> None:
             "Sample second-moment sandwich",
             "spec L §3.1",
             Provenance.DERIVED,
-            "Σ̂ = (1/m)Σ x_j x_jᵀ: E[Σ̂AΣ̂] = ΣAΣ + (ΣAᵀΣ + tr(AΣ)Σ)/m",
+            "Σ̂ = (1/m)Σ_j x_j x_jᵀ, x_j ~ N(0, Σ) independent, any A",
             _identity(r"\mathbb{E}[\hat{\Sigma} A \hat{\Sigma}]", sample_stated),
             prove=lambda: _equal_matrices(
                 expect(M.Sigma_hat * A_ * M.Sigma_hat, means=(sh,)),
@@ -127,9 +146,9 @@ def _register_all() -> None:
         Claim(
             "L.moment.wishart",
             "Wishart second moment",
-            "DESIGN.md (published Wishart moments)",
+            "the Wishart second moment (e.g. Gupta & Nagar, Matrix Variate Distributions, 2000)",
             Provenance.DERIVED,
-            "W = Σ_{j≤n} x_j x_jᵀ: E[W²] = n(n+1)Σ² + n tr(Σ)Σ",
+            "W = Σ_{j≤n} x_j x_jᵀ with x_j ~ N(0, Σ) independent: W is Wishart with n degrees of freedom",
             _identity(r"\mathbb{E}[W^{2}]", wishart_stated),
             prove=lambda: _equal_matrices(
                 expect(n**2 * W * W, means=(wishart,)),
@@ -144,7 +163,7 @@ def _register_all() -> None:
             "Population task loss",
             "spec L §1",
             Provenance.DERIVED,
-            "f(w) = E ½(xᵀw − y)² = ½(w − w*)ᵀΣ(w − w*) + σ²/2",
+            "f(w) = E ½(xᵀw − y)², x ~ N(0, Σ), y = xᵀw* + z, z ~ N(0, σ²)",
             _identity("f(w)", _loss_stated()),
             prove=lambda: _equal_matrices(
                 adaptation.task_loss().result, _loss_stated(), "Wick pairing over x and z"
@@ -157,7 +176,8 @@ def _register_all() -> None:
             "One-step adapted excess, m samples",
             "spec L §3.2",
             Provenance.DERIVED,
-            "E_D[f(w − αĝ) − f(w*)] = ½eᵀQ(m)e + α²σ²tr(Σ²)/(2m), Q(m) = Σ(I − αΣ)² + (α²/m)(Σ³ + tr(Σ²)Σ)",
+            "E_D[f(w − αĝ) − f(w*)] = ½eᵀQ(m)e + n(m), e = w − w*, for a batch D of m samples; the noise "
+            "term n(m) = α²σ²tr(Σ²)/(2m) is proved with Q(m)",
             _identity("Q(m)", _adapted_stated(exact=False)[0]),
             prove=lambda: _adapted_proof(exact=False),
         )
@@ -168,7 +188,7 @@ def _register_all() -> None:
             "One-step adapted excess, exact gradient",
             "spec L §3.2",
             Provenance.DERIVED,
-            "m = ∞: Q(∞) = (I − αΣ)Σ(I − αΣ), no noise term",
+            "m = ∞ (the exact gradient): the noise term is zero (proved with Q(∞))",
             _identity(r"Q(\infty)", _adapted_stated(exact=True)[0]),
             prove=lambda: _adapted_proof(exact=True),
         )
@@ -180,7 +200,7 @@ def _register_all() -> None:
             "Isotropic hardness factor",
             "spec L §1, §3.2",
             Provenance.DERIVED,
-            "Σ = ρI: Q(m) = ρ g_m(ρ) I with g_m(ρ) = (1 − αρ)² + α²ρ²(d+1)/m",
+            "Σ = ρI: Q(m) = ρ g_m(ρ) I",
             sp.Eq(sp.Symbol("g_m"), g_stated),
             prove=lambda: _zero(
                 adaptation.isotropic_contraction()["g_m(ρ)"] - g_stated, "Q(m) at Σ = ρI, simplify"
@@ -193,7 +213,8 @@ def _register_all() -> None:
             "MAML and NAL solutions of a mixture",
             "spec L §3.3",
             Provenance.DERIVED,
-            "w_MAML = Q̄⁻¹ E_i[Q_i w*_i] (Q at m_train), w_NAL = Σ̄⁻¹ E_i[Σ_i w*_i]",
+            "two task types with probabilities p_k, centres w_k: the minimiser of E_k p_k f_k with "
+            "C_k = Q_k(m_train) is w_MAML, with C_k = Σ_k it is w_NAL",
             _identity(r"w_{\mathrm{opt}}", _minimiser_stated()[0]),
             prove=_minimiser_proof,
         )
@@ -204,7 +225,8 @@ def _register_all() -> None:
             "Excess is quadratic around w_MAML",
             "spec L §3.4",
             Provenance.DERIVED,
-            "m_train = m: E_m(w) = E_m(w_MAML) + ½(w − w_MAML)ᵀQ̄(w − w_MAML) for every w",
+            "m_train = m: E_m(w) = E_m(w_MAML) + ½(w − w_MAML)ᵀQ̄(w − w_MAML) for every w, written with "
+            "H = Q̄ and b = H w_MAML",
             sp.Eq(mixture.quadratic_identity().steps[1].expr, sp.ZeroMatrix(1, 1), evaluate=False),
             prove=lambda: Proof(
                 mixture.quadratic_identity().result == sp.ZeroMatrix(1, 1),
@@ -218,8 +240,9 @@ def _register_all() -> None:
             "MAML never loses when trained as tested",
             "spec L §3.4",
             Provenance.DERIVED,
-            "m_train = m ⇒ G ≥ 1",
-            sp.Ge(gain_parameters(), 1),
+            "MAML trained with the batch size it is tested with (m_train = m)",
+            sp.Ge(G, 1),
+            where=((G, gain_parameters()),),
             prove=lambda: _nonnegative(
                 two_type.in_g(
                     two_type.objective_at(
@@ -239,12 +262,14 @@ def _register_all() -> None:
             "Where the two solutions sit",
             "spec L §3.5",
             Provenance.DERIVED,
-            "λ = u_H/S, μ = u_H g_H/A, μ − λ = u_H u_E (g_H − g_E)/(S A)",
+            "w_NAL = λw_H + (1 − λ)w_E, w_MAML = μw_H + (1 − μ)w_E; λ = u_H/S and μ = u_H g_H/A are proved "
+            "with it",
             sp.Eq(sp.Symbol("mu_minus_lambda"), u_H * u_E * (g_H - g_E) / (S * A)),
+            where=NOTATION,
             prove=lambda: _zero(
-                (_lam_mu()[0] - lam_stated) ** 2
-                + (_lam_mu()[1] - mu_stated) ** 2
-                + (_lam_mu()[1] - _lam_mu()[0] - u_H * u_E * (g_H - g_E) / (S * A)) ** 2,
+                (_lam_mu()[0] - _spelled(lam_stated)) ** 2
+                + (_lam_mu()[1] - _spelled(mu_stated)) ** 2
+                + (_lam_mu()[1] - _lam_mu()[0] - _spelled(u_H * u_E * (g_H - g_E) / (S * A))) ** 2,
                 "derived weights minus stated, simplify",
             ),
         )
@@ -258,11 +283,13 @@ def _register_all() -> None:
             "Excess of the MAML solution and the gap to NAL",
             "spec L §3.5",
             Provenance.DERIVED,
-            "E_m(w_MAML) = ½[Bd + u_H u_E g_H g_E R²/A] + N; "
-            "E_m(w_NAL) − E_m(w_MAML) = ½u_H²u_E²(g_H − g_E)²R²/(S²A)",
+            "gap = E_m(w_NAL) − E_m(w_MAML); E_m(w_MAML) = ½[Bd + u_H u_E g_H g_E R²/A] + N is proved "
+            "with it",
             sp.Eq(sp.Symbol("gap"), gap_stated),
+            where=NOTATION,
             prove=lambda: _zero(
-                (_excesses()[1] - excess_stated) ** 2 + (_excesses()[0] - _excesses()[1] - gap_stated) ** 2,
+                (_excesses()[1] - _spelled(excess_stated)) ** 2
+                + (_excesses()[0] - _excesses()[1] - _spelled(gap_stated)) ** 2,
                 "derived excesses minus stated, simplify",
             ),
         )
@@ -273,9 +300,10 @@ def _register_all() -> None:
             "MAML's gain over NAL",
             "spec L §3.5",
             Provenance.DERIVED,
-            "G = 1 + [u_H²u_E²(g_H − g_E)²R²/(S²A)] / [Bd + 2N + u_H u_E g_H g_E R²/A]",
-            sp.Eq(sp.Symbol("G"), gain_stated),
-            prove=lambda: _zero(gain_g() - gain_stated, "derived G minus stated, simplify"),
+            "G = E_m(w_NAL)/E_m(w_MAML), two types, m_train = m",
+            sp.Eq(G, gain_stated),
+            where=NOTATION,
+            prove=lambda: _zero(gain_g() - _spelled(gain_stated), "derived G minus stated, simplify"),
         )
     )
     register(
@@ -284,8 +312,8 @@ def _register_all() -> None:
             "No hardness discrepancy, no gain",
             "spec L §3.6a; abstract claim (i)",
             Provenance.ABSTRACT,
-            "g_H = g_E ⇒ G = 1 for all R, ν, σ, p",
-            sp.Eq(sp.Symbol("G"), 1),
+            "for all R, ν, σ, p",
+            sp.Eq(G, 1),
             hypotheses=(sp.Eq(g_H, g_E),),
             prove=lambda: _zero(gain_g().subs(g_E, g_H) - 1, "substitute g_E = g_H"),
         )
@@ -296,8 +324,8 @@ def _register_all() -> None:
             "Coinciding centres, no gain",
             "spec L §3.6b",
             Provenance.DERIVED,
-            "R = 0 ⇒ G = 1",
-            sp.Eq(sp.Symbol("G"), 1),
+            "the hard and easy centres coincide",
+            sp.Eq(G, 1),
             hypotheses=(sp.Eq(R, 0),),
             prove=lambda: _zero(gain_g().subs(R, 0) - 1, "substitute R = 0"),
         )
@@ -312,7 +340,8 @@ def _register_all() -> None:
     ):
         # Factored in g first: the raw derivative in the parameters is a cancelling sum whose round-off can
         # exceed its true value where E_m is tiny.
-        deriv = in_parameters(sp.factor(sp.together(sp.diff(gain_g(), symbol))))
+        deriv = sp.factor(sp.together(sp.diff(gain_g(), symbol)))
+        name = sp.Symbol(f"dG/d{label}")
         target = gain_g() if symbol is not M.sigma else gain_s2
         var = symbol if symbol is not M.sigma else sig2
         register(
@@ -321,8 +350,9 @@ def _register_all() -> None:
                 f"G {'increases' if sign > 0 else 'decreases'} in {label if label != 'sigma' else 'σ²'}",
                 "spec L §3.6c",
                 Provenance.DERIVED,
-                f"∂G/∂{label} {'≥' if sign > 0 else '≤'} 0",
-                sp.Ge(deriv, 0) if sign > 0 else sp.Le(deriv, 0),
+                "the derivative of the derived G, m_train = m",
+                sp.Ge(name, 0) if sign > 0 else sp.Le(name, 0),
+                where=((name, deriv), *hardness()),
                 prove=lambda t=target, v=var, s=sign: _nonnegative(
                     s * sp.diff(t, v), "derivative factored into signed pieces"
                 ),
@@ -335,9 +365,10 @@ def _register_all() -> None:
             "The far-apart limit",
             "spec L §3.6d",
             Provenance.DERIVED,
-            "R → ∞: G → 1 + u_H u_E (g_H − g_E)²/(S² g_H g_E)",
-            sp.Eq(sp.Limit(gain_g(), R, sp.oo), limit_stated, evaluate=False),
-            prove=lambda: _zero(sp.limit(gain_g(), R, sp.oo) - limit_stated, "sympy limit R → ∞"),
+            "m_train = m, the other parameters fixed",
+            sp.Eq(sp.Limit(G, R, sp.oo), limit_stated, evaluate=False),
+            where=((G, gain_g()), *NOTATION),
+            prove=lambda: _zero(sp.limit(gain_g(), R, sp.oo) - _spelled(limit_stated), "sympy limit R → ∞"),
         )
     )
     ceiling = (g_H + g_E) ** 2 / (4 * g_H * g_E)
@@ -347,12 +378,15 @@ def _register_all() -> None:
             "The gain ceiling",
             "spec L §3.6e",
             Provenance.DERIVED,
-            "G ≤ (g_H + g_E)²/(4 g_H g_E), equality iff p_Hρ_H = p_Eρ_E and ν = σ = 0",
-            sp.Le(gain_parameters(), in_parameters(ceiling)),
+            "m_train = m; equality iff p_Hρ_H = p_Eρ_E and ν = σ = 0 (in the limit R → ∞)",
+            sp.Le(G, ceiling),
+            where=((G, gain_parameters()), *hardness()),
             prove=lambda: _both(
                 _both(
-                    _nonnegative(limit_stated - gain_g(), "G_∞ − G ≥ 0"),
-                    _nonnegative(ceiling - limit_stated, "ceiling − G_∞ = (g_H−g_E)²(u_H−u_E)²/(4g_Hg_ES²)"),
+                    _nonnegative(_spelled(limit_stated) - gain_g(), "G_∞ − G ≥ 0"),
+                    _nonnegative(
+                        ceiling - _spelled(limit_stated), "ceiling − G_∞ = (g_H−g_E)²(u_H−u_E)²/(4g_Hg_ES²)"
+                    ),
                 ),
                 _zero(two_type.ceiling()["G_max"] - ceiling, "the stated ceiling is max over the type share"),
             ),
@@ -365,8 +399,8 @@ def _register_all() -> None:
             "Easy tasks solved in one step",
             "spec L §3.6f; abstract claim (ii)",
             Provenance.ABSTRACT,
-            "m = ∞, αρ_E = 1: w_MAML = w_H and G = 1 + (p_Eρ_E)²R²/((p_Hρ_H + p_Eρ_E)² d ν_H)",
-            sp.Eq(sp.Symbol("G"), one_step_stated),
+            "one exact step solves every easy task; MAML's solution is then w_H (proved with it)",
+            sp.Eq(G, one_step_stated),
             hypotheses=(sp.Eq(M.m, sp.oo, evaluate=False), sp.Eq(M.alpha * rho_E, 1)),
             prove=_easy_solved_proof(one_step_stated),
         )
@@ -377,33 +411,37 @@ def _register_all() -> None:
             "Gain bounded by the spread of hardness",
             "spec L §3.6g; abstract claim (i)",
             Provenance.ABSTRACT,
-            "any mixture, m_train = m: with g_min ≤ eig(Σ_i^{-1/2}Q_iΣ_i^{-1/2}) ≤ g_max, "
-            "1 ≤ G ≤ g_max/g_min",
-            sp.Le(sp.Symbol("G"), sp.Symbol("g_max") / sp.Symbol("g_min")),
+            "any mixture of task types, m_train = m; g_min and g_max bound the eigenvalues of "
+            "Σ_i^{-1/2}Q_iΣ_i^{-1/2} over the types",
+            sp.Le(G, sp.Symbol("g_max") / sp.Symbol("g_min")),
         )
     )
     g_star = (M.d + 1) / (M.m + M.d + 1)
+    g_min = sp.Symbol("g_star", positive=True)
     register(
         Claim(
             "L.gain.few_samples",
             "Few samples cap the gain",
             "spec L §3.6h",
             Provenance.DERIVED,
-            "g_H, g_E ≤ 1 ⇒ G ≤ (1 + g*)²/(4g*), g* = (d+1)/(m+d+1) = min_ρ g_m(ρ)",
-            sp.Le(gain_parameters(), (1 + g_star) ** 2 / (4 * g_star)),
-            hypotheses=(sp.Le(_derived_g(rho_H), 1), sp.Le(_derived_g(rho_E), 1)),
+            "m_train = m; g* = min_ρ g_m(ρ) (proved with it)",
+            sp.Le(G, (1 + g_min) ** 2 / (4 * g_min)),
+            hypotheses=(sp.Le(g_H, 1), sp.Le(g_E, 1)),
+            where=((G, gain_parameters()), *hardness(), (g_min, g_star)),
             prove=lambda: _few_samples_proof(g_star),
         )
     )
     c = sp.Symbol("c", positive=True)
+    G_c = sp.Symbol("G_c")
     register(
         Claim(
             "L.gain.rescaling",
             "Rescaling the losses",
             "spec L §3.6i",
             Provenance.DERIVED,
-            "f_i → c f_i (ρ → cρ, σ² → cσ²) with α → α/c leaves G unchanged",
-            sp.Eq(_rescaled(gain_parameters(), c), gain_parameters(), evaluate=False),
+            "G_c: G after f_i → c f_i (ρ → cρ, σ² → cσ²) and α → α/c",
+            sp.Eq(G_c, G),
+            where=((G_c, _rescaled(gain_parameters(), c)), (G, gain_parameters())),
             prove=lambda: _zero(
                 _rescaled(gain_parameters(), c) - gain_parameters(), "substitute and simplify"
             ),
@@ -415,8 +453,10 @@ def _register_all() -> None:
             "T adaptation steps",
             "spec L §3.6j",
             Provenance.DERIVED,
-            "T steps, fresh batches: g_k → g_k^T, noise α²σ²dρ_k²/(2m) → that × (1 − g_k^T)/(1 − g_k)",
+            "Σ = ρI, T steps with fresh batches: s_T is the expected excess after T steps from s_0, so "
+            "g → g^T and the noise term gains the factor (1 − g^T)/(1 − g)",
             sp.Eq(sp.Symbol("s_T"), _multistep_stated()),
+            where=MULTISTEP,
             prove=_multistep_proof,
         )
     )
@@ -457,12 +497,15 @@ def _rescaled(expr: sp.Expr, c: sp.Symbol) -> sp.Expr:
     )
 
 
+_g, _s = sp.symbols("g s", positive=True)
+MULTISTEP = ((_g, _spec_g(M.rho)), (_s, M.alpha**2 * M.sigma**2 * M.d * M.rho / M.m))
+"""The names of the multistep statement: g = g_m(ρ) as stated, s = α²σ² d ρ / m."""
+
+
 def _multistep_stated() -> sp.Expr:
-    """g^T s_0 + s (1 − g^T)/(1 − g), s = α²σ² d ρ / m, g = g_m(ρ) as stated."""
-    g = _spec_g(M.rho)
+    """g^T s_0 + s (1 − g^T)/(1 − g) in the names of :data:`MULTISTEP`."""
     s0 = sp.Symbol("s_0", nonnegative=True)
-    drift = M.alpha**2 * M.sigma**2 * M.d * M.rho / M.m
-    return g**M.T * s0 + drift * (1 - g**M.T) / (1 - g)
+    return _g**M.T * s0 + _s * (1 - _g**M.T) / (1 - _g)
 
 
 def _both(a: Proof, b: Proof) -> Proof:
@@ -527,7 +570,7 @@ def _few_samples_proof(g_star: sp.Expr) -> Proof:
 
 def _multistep_proof() -> Proof:
     return _zero(
-        adaptation.multistep_excess().result - _multistep_stated(),
+        adaptation.multistep_excess().result - _multistep_stated().subs(dict(MULTISTEP)),
         "solved recurrence minus g^T s_0 + s(1 − g^T)/(1 − g)",
     )
 

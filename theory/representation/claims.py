@@ -69,11 +69,12 @@ STATED_W0 = {
     "nal": (B, b * B.T * Bs * R.theta_bar),
 }
 _W0_TEXT = {
-    "fo-anil": "B⁺ = B + βα(I − αBBᵀ)MB, w⁺ = βΔBᵀB_*θ̄ (Δ = I − αBᵀB, M = B_*ΛB_*ᵀ)",
-    "fo-maml": "= FO-ANIL at w = 0: B⁺ = B + βα(I − αBBᵀ)MB, w⁺ = βΔBᵀB_*θ̄",
-    "anil": "B⁺ = B + βα[(I − αBBᵀ)MB + MBΔ], w⁺ = βΔ²BᵀB_*θ̄",
-    "maml": "B⁺ as exact ANIL, w⁺ = βΔ²BᵀB_*θ̄ + βα²(1/n)Σ q_i BᵀB_*θ_i, q_i = θ_iᵀB_*ᵀ(I − αBBᵀ)B_*θ_i",
-    "nal": "B⁺ = B (frozen), w⁺ = βBᵀB_*θ̄",
+    "fo-anil": "the population update at w = 0; w⁺ = βΔBᵀB_*θ̄ (Δ = I − αBᵀB) is proved with it",
+    "fo-maml": "the population update at w = 0, FO-ANIL's; w⁺ = βΔBᵀB_*θ̄ is proved with it",
+    "anil": "the population update at w = 0; w⁺ = βΔ²BᵀB_*θ̄ is proved with it",
+    "maml": "the population update at w = 0, exact ANIL's B⁺; w⁺ = βΔ²BᵀB_*θ̄ + βα²(1/n)Σ q_i BᵀB_*θ_i with "
+    "q_i = θ_iᵀB_*ᵀ(I − αBBᵀ)B_*θ_i is proved with it",
+    "nal": "the population update at w = 0: B is frozen; w⁺ = βBᵀB_*θ̄ is proved with it",
 }
 
 
@@ -102,15 +103,6 @@ def _stated_c(method: str) -> sp.Basic:
     }[method]
 
 
-_C_TEXT = {
-    "nal": "C = wwᵀ (rank one)",
-    "fo-anil": "C = w_iw_iᵀ (PSD)",
-    "anil": "C = w_iw_iᵀ − α(w g_iᵀ + g_i wᵀ), g_i = Bᵀ(Bw_i − B_*θ_i)",
-    "fo-maml": "C = (I − αwwᵀ) w_iw_iᵀ",
-    "maml": "C = (I − αwwᵀ) w_iw_iᵀ (I − αwwᵀ) − α(u_i wᵀ + w u_iᵀ), u_i = B_iᵀ(B_iw_i − B_*θ_i)",
-}
-
-
 def _register_all() -> None:
     for method in R.METHODS:
         b_stated, w_stated = STATED_W0[method]
@@ -136,8 +128,8 @@ def _register_all() -> None:
                 "spec R §4.1"
                 + (" (exact MAML's C derived here; the spec gives none)" if method == "maml" else ""),
                 Provenance.DERIVED,
-                f"B_⊥ᵀB⁺ = B_⊥ᵀB (I − βC̄), C̄ the round mean of {_C_TEXT[method]}; "
-                "so rank(B_⊥ᵀB_t) never grows",
+                "one task's C, in B_⊥ᵀB⁺ = B_⊥ᵀB (I − βC̄) with C̄ the round mean of C; so rank(B_⊥ᵀB_t) "
+                "never grows",
                 _eq("C", _stated_c(method)),
                 prove=lambda m=method: _proof(
                     [(structure.perpendicular(m)["C"], _stated_c(m))], "B_⊥ᵀg_B read off as B_⊥ᵀB·C"
@@ -191,8 +183,8 @@ def _register_all() -> None:
             "Reduced k×k dynamics of FO-ANIL",
             "spec R §3",
             Provenance.DERIVED,
-            "w ≡ 0, A = B_*ᵀB, E = B_⊥ᵀB: A⁺ = A + βα(I − αAAᵀ)ΛA, E⁺ = E(I − βα²AᵀΛA); "
-            "fixed point E = 0, αAAᵀ = I",
+            "w ≡ 0, A = B_*ᵀB, E = B_⊥ᵀB; A⁺ = A + βα(I − αAAᵀ)ΛA is proved with it; fixed point E = 0, "
+            "αAAᵀ = I",
             _eq("E^{+}", e_next),
             prove=lambda: _proof(
                 [(structure.reduced_dynamics()["A⁺"], a_next), (structure.reduced_dynamics()["E⁺"], e_next)],
@@ -252,8 +244,8 @@ def _register_all() -> None:
             "Per-step contraction of the wrong subspace",
             "spec R §4.5",
             Provenance.DERIVED,
-            "w = 0: ‖E⁺‖₂ ≤ (1 − βα²λ_min(AᵀΛA))‖E‖₂ whenever βα²λ_max(AᵀΛA) ≤ 1 "
-            "(observables: the spectral norms of E = B_⊥ᵀB before and after one FO-ANIL step, λ of AᵀΛA)",
+            "w = 0, one FO-ANIL step; ‖E‖₂, ‖E⁺‖₂: the spectral norms of E = B_⊥ᵀB before and after it; "
+            "λ_min, λ_max: the extreme eigenvalues of AᵀΛA, A = B_*ᵀB",
             sp.Le(norm_e_next, (1 - b * a**2 * lam_lo) * norm_e),
             hypotheses=(sp.Le(b * a**2 * lam_hi, 1),),
         )
@@ -265,10 +257,10 @@ def _register_all() -> None:
             "Asymptotic rate with a fixed task set",
             "spec R §4.6",
             Provenance.DERIVED,
-            "fixed task set, w_0 = 0: dist_{t+1}/dist_t → 1 − βαλ_min(Λ) for exact ANIL and FO-ANIL on any "
-            "set, and for exact MAML and FO-MAML on sign-symmetric sets (pairs θ, −θ), where w ≡ 0 and they "
-            "run as ANIL and FO-ANIL (§4.3); on other sets their heads leave 0 and their rates depart, exact "
-            "MAML's most (README, Findings). Observable: dist_t/dist_{t−1} once dist < 1e-9",
+            "fixed task set, w_0 = 0; rate: dist_t/dist_{t−1} once dist < 1e-9; λ_min: the least eigenvalue "
+            "of Λ. For exact ANIL and FO-ANIL on any set, and for exact MAML and FO-MAML on sign-symmetric "
+            "sets (pairs θ, −θ), where w ≡ 0 and they run as ANIL and FO-ANIL (§4.3); on other sets their "
+            "heads leave 0 and their rates depart, exact MAML's most (README, Findings)",
             sp.Eq(rate, 1 - b * a * lam_lo),
         )
     )
@@ -392,11 +384,10 @@ def _register_theorem() -> None:
                 f"{updates.TITLES[method]} learns B_* exponentially fast (infinite samples)",
                 "spec R §5 (the paper's theorem; constants reconstructed)",
                 Provenance.RECONSTRUCTED,
-                "fixed task set, w_0 = 0, αB_0ᵀB_0 = I_k, E_0 = 0.9 − dist_0² > 0, µ_*²I ⪯ Λ ⪯ L_*²I, "
-                "κ_* = L_*/µ_*, β ≤ cαE_0/κ_* (c, p = q = 1 uncertain): dist(B_T, B_*) ≤ "
-                "(1 − ½βαE_0µ_*²)^{T−1} for all T ≥ 1 (observables: dist_T at the step T where it comes "
-                "closest to the bound"
-                + (", MAML and FO-MAML under 'stricter conditions')" if "maml" in method else ")"),
+                "fixed task set, w_0 = 0, αB_0ᵀB_0 = I_k, E_0 = 0.9 − dist_0², µ_*²I ⪯ Λ ⪯ L_*²I, "
+                "κ_* = L_*/µ_*; the step-size constant c and the exponents p = q = 1 are uncertain; dist_T: "
+                "dist(B_T, B_*) at the step T where it comes closest to the bound"
+                + ("; MAML and FO-MAML under 'stricter conditions'" if "maml" in method else ""),
                 sp.Le(dist_T, (1 - b * a * E_0 * mu_sq / 2) ** (T - 1)),
                 hypotheses=(sp.Gt(E_0, 0), sp.Ge(T, 1)),
                 uncertain=(sp.Le(b, STEP_CONSTANT * a * E_0 / kappa),),
