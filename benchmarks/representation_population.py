@@ -1,4 +1,4 @@
-"""Timing of spec R's population dynamics (T outer steps, distances recorded) against the issue's targets.
+"""Timing of spec R's population dynamics (T outer steps, distances recorded) against the project's targets.
 
 Run from the repository root: ``python benchmarks/representation_population.py [--json]``.
 
@@ -7,11 +7,11 @@ at (20, 3) in one call (exact ANIL), from the theory's initialisation (its rejec
 from a random one. n = 20 fresh heads per round, α = 0.1. The one-run rows start from a random B_0 and
 w_0 = 0 with sign-symmetric task sets and β = 0.1, which keeps every method stable for the whole run (a
 diverged run stops early and would time nothing; NAL then stays put but still pays for every step).
-Peer (the floor the issue measures against): the bare d-dimensional matrix products one exact-ANIL
+Peer (the floor the targets are measured against): the bare d-dimensional matrix products one exact-ANIL
 population step needs (B w, B_*θ_i, s⁰B, w_iBᵀ, sB, sᵀw_i, gBᵀ, s⁰ᵀg, qB for the n tasks), T times, with
 preallocated outputs. The simulator works in the r = 2k coordinates of span(B_0, B_*), which is exact for the
 population loss, so d drops out of its per-step cost. Each figure is the best of a few calls.
-Targets (issue 3): under 0.25 s per method for the one-run rows at d = 100, under 2 s for the batched rows,
+Targets: under 0.25 s per method for the one-run rows at d = 100, under 2 s for the batched rows,
 set on the planning machine, where the d = 1000 peer took about 57 µs per step; the last line prints this
 machine's peer per step and the factor between the two, to read the absolute targets against.
 """
@@ -36,7 +36,7 @@ SINGLE = ((100, 5, 10_000), (1000, 10, 10_000))
 """(d, k, T) of the one-run rows."""
 
 PLANNING_PEER_US = 57.0
-"""µs per step of the peer at (d, k) = (1000, 10) on the machine the issue's targets were set on."""
+"""µs per step of the peer at (d, k) = (1000, 10) on the reference machine the targets were set on."""
 
 BATCHED = (20, 3, 1000, 256)
 """(d, k, T, runs) of the batched rows."""

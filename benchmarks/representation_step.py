@@ -35,8 +35,8 @@ LARGE_D = ((10_000, 5, 50, 20, 20), ("anil",))
 """The finite-sample theorem's regime: one size, the methods timed there."""
 
 PLANNING_JAX_MS = 0.9 + 14.0
-"""ms of the JAX peer's exact-ANIL step at (100, 5, 100, 50, 50) on the machine the issue's targets were set
-on (the issue: a 0.9 ms step plus 14 ms to draw the data). Against this machine's, it gives the factor by
+"""ms of the JAX peer's exact-ANIL step at (100, 5, 100, 50, 50) on the reference machine the targets were set
+on (there: a 0.9 ms step plus 14 ms to draw the data). Against this machine's, it gives the factor by
 which this machine is slower at work that is neither BLAS- nor call-overhead-bound."""
 
 

@@ -1,7 +1,7 @@
 """Time ``maml-theory verify`` over every claim of both specs at the default settings (100 instances, search
 on).
 
-Target (issue 4): the whole command within 60 s on this 2-core machine. The command runs as a user runs it (a
+Target: the whole command within 60 s on this 2-core machine. The command runs as a user runs it (a
 fresh process), twice: first with an empty proof cache (cold: every sympy proof runs), then again with the
 cache that run filled (warm: the usual case, the theory unchanged since the last run). Prints the wall time of
 each, the time per claim (slowest first) and what dominates.

@@ -58,7 +58,7 @@ def _draw(draw: Any, given: Any, default: st.SearchStrategy) -> Any:
 
 
 def hardness(rho: float, alpha: float, d: int, m: float) -> float:
-    """g_m(ρ) = (1 − αρ)² + α²ρ²(d+1)/m, the spec's definition (§1), used here only to reject
+    """g_m(ρ) = (1 − αρ)² + α²ρ²(d+1)/m, the spec's definition (spec L §1), used here only to reject
     degenerate draws."""
     extra = 0.0 if math.isinf(m) else alpha**2 * rho**2 * (d + 1) / m
     return (1.0 - alpha * rho) ** 2 + extra
@@ -92,7 +92,7 @@ def easy_hard_instances(
     ``m_train``: ``None`` (the default) trains MAML with the test batch size (m_train = m); a value or
     a strategy (e.g. :func:`sample_sizes`) sets it apart. ``finite_m``: draw m finite only.
     ``contracting``: draw each ρ not pinned as a fraction in [0.01, 0.999] of the bound 2m/(α(m+d+1)),
-    so that both g_m(ρ_k) ≤ 1 (the hypothesis of spec §3.6h).
+    so that both g_m(ρ_k) ≤ 1 (the hypothesis of spec L §3.6h).
     """
     d = _draw(draw, d, st.integers(1, 8))
     alpha = _draw(draw, alpha, st.floats(0.1, 2.0, **_FLOAT))

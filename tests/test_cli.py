@@ -44,7 +44,7 @@ def test_infinite_batch_and_unbounded_ceiling_are_valid_json(capsys):
 
 
 def test_default_instance_monte_carlo_agrees_within_six_standard_errors(capsys):
-    # The acceptance check. Each estimate is a sample mean of 200 000 iid per-task excesses, so
+    # Spec L's acceptance check. Each estimate is a sample mean of 200 000 iid per-task excesses, so
     # (estimate − closed form)/SE is asymptotically N(0, 1); |z| ≤ 6 at a fixed seed.
     code, out, _ = run(capsys, "landscape", "--mc", "200000", "--json")
     assert code == 0

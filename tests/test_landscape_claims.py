@@ -10,7 +10,7 @@ Three layers, each able to fail on its own:
    by Monte Carlo.
 
 Round-off tolerances are relative 1e-9 (RTOL) for identities and 1e-12 for inequalities between
-computed numbers; Monte Carlo ones are Z = 6 standard errors, fixed seeds (DESIGN.md).
+computed numbers; Monte Carlo ones are Z = 6 standard errors, fixed seeds (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Oracle values are compared with the one-step update written out by hand (tiny facts derived in the
 tests); minimisers with scipy.optimize on the same sampled objective, with each other, and with
-exact degenerate cases. Monte Carlo comparisons use z = 6 standard errors (DESIGN.md).
+exact degenerate cases. Monte Carlo comparisons use z = 6 standard errors (docs/architecture.md).
 """
 
 from __future__ import annotations

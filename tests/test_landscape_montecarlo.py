@@ -1,6 +1,6 @@
 """Monte Carlo of the adapted excess E_m(w) (maml_theory.numerics.landscape.montecarlo), without closed forms.
 
-Tolerances follow DESIGN.md: a Monte Carlo mean is asymptotically normal around E_m(w) with the
+Tolerances follow docs/architecture.md: a Monte Carlo mean is asymptotically normal around E_m(w) with the
 standard error estimated from the same samples; two independent estimates differ by
 N(0, se₁² + se₂²); we allow z = 6.
 """

@@ -1,4 +1,4 @@
-"""Spec L: the three routes of DESIGN.md agree.
+"""Spec L: the three routes of docs/architecture.md agree.
 
 1. closed form (sympy-derived, compiled: :mod:`maml_theory.numerics.landscape.closed_form`);
 2. oracle (the losses in plain code, differentiated by autograd:

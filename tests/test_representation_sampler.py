@@ -5,7 +5,7 @@ one draws only the projections the update depends on. Both are run N times, inde
 (B, w, B_*, heads), and a set of statistics of the update (G_B, G_w) is compared: entries, their squares,
 and cross moments that see the complement of span(B, B_*) (where the projected sampler is cleverest). Each
 statistic's mean over N iid draws is asymptotically normal; the two means differ by z·SE with
-SE² = var₁/N + var₂/N estimated from the same draws, and |z| ≤ 6 is required (DESIGN.md).
+SE² = var₁/N + var₂/N estimated from the same draws, and |z| ≤ 6 is required (docs/architecture.md).
 """
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Tolerances shared by the Monte Carlo tests (DESIGN.md, Tolerances): Z standard errors, each estimated
+"""Tolerances shared by the Monte Carlo tests (docs/architecture.md): Z standard errors, each estimated
 from the same samples as the estimate it bounds."""
 
 from __future__ import annotations

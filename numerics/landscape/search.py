@@ -35,7 +35,7 @@ SAMPLE_SIZES: tuple[float, ...] = (1, 2, 5, 10, 20, 50, 200, math.inf)
 class Box:
     """The search box (closed intervals) for the continuous parameters; α is fixed.
 
-    The gain is invariant under (ρ, σ², α) → (cρ, cσ², α/c) (spec §3.6i), so fixing α loses nothing when
+    The gain is invariant under (ρ, σ², α) → (cρ, cσ², α/c) (spec L §3.6i), so fixing α loses nothing when
     the ρ range scales with 1/α, as here: ρ ∈ [rho_low, rho_high] / α.
     """
 
@@ -103,7 +103,7 @@ def find_gain_below_one(
 
     Random search: ``n_random`` draws, each with a pair m ≠ m_train from ``sample_sizes`` and the
     continuous parameters uniform in the box (p_hard linearly, the others log-uniformly; ρ_H ≤ ρ_E,
-    the canonical labelling of spec §1). Then the
+    the canonical labelling of spec L §1). Then the
     ``n_polish`` best draws are polished by bounded Nelder–Mead on log G over the continuous parameters,
     their batch sizes fixed. Returns the instance with the smallest G found if that G is below
     ``target``. Deterministic given the state of ``rng``.

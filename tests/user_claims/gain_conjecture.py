@@ -2,7 +2,7 @@
 
 Conjecture: on spec L's easy/hard mixtures, MAML's gain over NAL is at most 1 + R²/(dν_H), the separation of
 the centres measured in units of the hard optima's spread (the value G takes when one step solves the easy
-tasks, spec §3.6f, is below it).
+tasks, spec L §3.6f, is below it).
 """
 
 import sympy as sp
