@@ -36,7 +36,8 @@ claim is stated, proved and checked is in [architecture.md](architecture.md).
 
 Provenance: *derived*, exact and proved here by sympy; *reconstructed*, a statement of a paper whose
 constants are not known to us, under test; *abstract*, a qualitative claim of a paper's abstract made
-precise. "Checked by": *sympy proof* when the claim carries a symbolic proof (*slow* when it takes sympy
+precise. The statement is printed from the relations the verifier checks; the setting is prose beside it.
+"Checked by": *sympy proof* when the claim carries a symbolic proof (*slow* when it takes sympy
 about a minute), *numeric check* when it is bound to a box of random admissible instances that
 `maml-theory verify` evaluates.
 """
@@ -59,11 +60,11 @@ def _cell(text: str) -> str:
 
 def _table(claims: Sequence[Claim]) -> str:
     rows = [
-        "| id | title | statement | source | provenance | checked by |",
-        "|---|---|---|---|---|---|",
+        "| id | title | statement | setting | source | provenance | checked by |",
+        "|---|---|---|---|---|---|---|",
     ]
     for c in claims:
-        cells = (f"`{c.id}`", c.title, c.statement, c.source, str(c.provenance), checked_by(c))
+        cells = (f"`{c.id}`", c.title, c.statement, c.note, c.source, str(c.provenance), checked_by(c))
         rows.append("| " + " | ".join(_cell(x) for x in cells) + " |")
     return "\n".join(rows)
 

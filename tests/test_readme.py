@@ -23,14 +23,3 @@ def test_readme_example_output(capsys, command, expected):
     main(argv[1:])
     out = capsys.readouterr()
     assert (out.out + out.err) == expected
-
-
-def test_readme_lists_every_claim():
-    from maml_theory.theory.claims import registered
-    from maml_theory.theory.landscape import claims  # noqa: F401  (registers spec L's claims)
-    from maml_theory.theory.representation import claims as _  # noqa: F401  (and spec R's)
-
-    text = README.read_text()
-    # The project's own claims: a test may have loaded a user's claim file into the registry too.
-    missing = [c.id for c in registered("L.") + registered("R.") if f"`{c.id}`" not in text]
-    assert not missing
