@@ -64,7 +64,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="a Python file of your own claims (calling maml_theory.numerics.verification.checks.claim); "
         "repeatable",
     )
-    p.add_argument("--at", default=None, metavar="K=V,...", help="evaluate one --claim at these parameters")
+    p.add_argument(
+        "--at",
+        default=None,
+        metavar="K=V,...",
+        help="evaluate one --claim at these parameters (exit 0 holds, 1 fails or cannot be judged; a point "
+        "outside the claim's box or hypotheses is not admissible: exit 2)",
+    )
     p.add_argument("--no-search", action="store_true", help="skip the worst-case and boundary searches")
     p.add_argument("--no-cache", action="store_true", help="run every sympy proof, ignoring the proof cache")
     p.add_argument(

@@ -159,10 +159,8 @@ def evaluate(check: Check, params: Mapping[str, float], *, relaxed: bool = False
         judged = claim.evaluate(values)
     except (ArithmeticError, ValueError) as e:  # the compiled relation in math: OverflowError, domain errors
         raise failure(f"its relation raised {_raised(e)}") from e
-    sides = {"lhs": judged.lhs, "rhs": judged.rhs, "slack": judged.slack}
-    nan = [name for name, x in sides.items() if math.isnan(x)]
-    if nan:
-        raise failure(f"{' and '.join(nan)} NaN (lhs {judged.lhs}, rhs {judged.rhs})")
+    if any(math.isnan(x) for x in (judged.lhs, judged.rhs, judged.slack)):
+        raise failure(f"evaluates to NaN (lhs {judged.lhs}, rhs {judged.rhs}, slack {judged.slack})")
     return Outcome("holds" if judged.holds else "fails", params, judged.slack, judged.lhs, judged.rhs)
 
 
