@@ -55,10 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(e, file=sys.stderr)
     except ParameterError as e:
-        # Echo what was typed, not the number it was parsed into.
+        # Echo what was typed, not the number it was parsed into; but a bad --init file's reason is in e.got,
+        # which names the path too, and a bad --at point's e.got is the pair at fault, not the whole list.
         typed = getattr(args, e.name, None)
-        # A bad --init file's reason is in e.got, which names the path too.
-        got = typed if isinstance(typed, str) and e.name != "init" else e.got
+        got = typed if isinstance(typed, str) and e.name not in ("init", "at") else e.got
         name = f"--init array {e.name}" if e.name in ARRAY_NAMES else "--" + e.name.replace("_", "-")
         print(f"maml-theory: error: {name} must be {e.allowed} (got {got!r})", file=sys.stderr)
     except DegenerateInstance as e:

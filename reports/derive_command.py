@@ -1,52 +1,92 @@
 """``maml-theory derive SUBJECT [--latex] [--finite-sample]``: the derived closed forms, step by step.
 
 SUBJECT is ``landscape`` (spec L) or a spec R method: ``anil``, ``fo-anil``, ``maml``, ``fo-maml``, ``nal``.
+With stderr a terminal, a line "[i/N] call ..." announces each derivation as it begins.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
+from functools import partial
 
+from maml_theory.reports.figures.progress import Progress
 from maml_theory.theory.derivation import Derivation
 from maml_theory.theory.landscape import adaptation, mixture, two_type
 from maml_theory.theory.representation import finite_sample, losses, structure, updates
 from maml_theory.theory.representation.model import METHODS
 
+Step = tuple[str, Callable[[], Derivation]]
+"""A derivation not yet made: the call that makes it, as written, and the call itself."""
 
-def landscape_derivations() -> list[Derivation]:
+
+def _step(f: Callable[..., Derivation], *args: object, **kwargs: object) -> Step:
+    shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"{f.__module__.rsplit('.', 1)[-1]}.{f.__name__}({', '.join(shown)})", partial(f, *args, **kwargs)
+
+
+def landscape_steps() -> list[Step]:
     """Spec L's derivations in reading order: loss, inner gradient, adapted excess, solutions, two types."""
     return [
-        adaptation.task_loss(),
-        adaptation.inner_gradient(),
-        adaptation.adapted_excess(),
-        adaptation.adapted_excess(exact=True),
-        adaptation.isotropic_contraction(),
-        adaptation.multistep_excess(),
-        mixture.objective(two_type.TYPES),
-        mixture.minimiser(two_type.TYPES),
-        mixture.quadratic_identity(),
-        two_type.weight(),
-        two_type.excess_on_segment(),
-        two_type.gain(),
-        two_type.ceiling(),
+        _step(adaptation.task_loss),
+        _step(adaptation.inner_gradient),
+        _step(adaptation.adapted_excess),
+        _step(adaptation.adapted_excess, exact=True),
+        _step(adaptation.isotropic_contraction),
+        _step(adaptation.multistep_excess),
+        _step(mixture.objective, two_type.TYPES),
+        _step(mixture.minimiser, two_type.TYPES),
+        _step(mixture.quadratic_identity),
+        _step(two_type.weight),
+        _step(two_type.excess_on_segment),
+        _step(two_type.gain),
+        _step(two_type.ceiling),
     ]
 
 
-def method_derivations(method: str, finite: bool = False) -> list[Derivation]:
+def method_steps(method: str, finite: bool = False) -> list[Step]:
     """One spec R method: its per-task meta-gradient, the round update, the update at w = 0, the perpendicular
     identity; FO-ANIL adds the reduced dynamics. ``finite``: the expected finite-sample update too (exact MAML
     at w = 0 only: at general w its algebra runs for many minutes)."""
-    out = [updates.task_gradient(method), updates.round_update(method), updates.at_zero_head(method)]
-    out.append(structure.perpendicular(method))
+    out = [
+        _step(updates.task_gradient, method),
+        _step(updates.round_update, method),
+        _step(updates.at_zero_head, method),
+        _step(structure.perpendicular, method),
+    ]
     if method == "fo-anil":
-        out.append(structure.reduced_dynamics())
+        out.append(_step(structure.reduced_dynamics))
     if finite:
-        out += [losses.empirical(), finite_sample.expected_update(method, zero_head=method == "maml")]
+        out += [
+            _step(losses.empirical),
+            _step(finite_sample.expected_update, method, zero_head=method == "maml"),
+        ]
     return out
 
 
-SUBJECTS = {"landscape": lambda finite: landscape_derivations()}
-SUBJECTS.update({m: (lambda finite, m=m: method_derivations(m, finite)) for m in METHODS})
+def build(steps: Sequence[Step], progress: Progress | None = None) -> list[Derivation]:
+    """The derivations of ``steps``, in order; ``progress`` announces each as it begins (the slowest take
+    sympy half a minute)."""
+    out = []
+    for i, (shown, make) in enumerate(steps, start=1):
+        if progress is not None:
+            progress.begin(i, len(steps), shown)
+        out.append(make())
+    return out
+
+
+def landscape_derivations() -> list[Derivation]:
+    """Spec L's derivations (:func:`landscape_steps`)."""
+    return build(landscape_steps())
+
+
+def method_derivations(method: str, finite: bool = False) -> list[Derivation]:
+    """One spec R method's derivations (:func:`method_steps`)."""
+    return build(method_steps(method, finite))
+
+
+SUBJECTS: dict[str, Callable[[bool], list[Step]]] = {"landscape": lambda finite: landscape_steps()}
+SUBJECTS.update({m: (lambda finite, m=m: method_steps(m, finite)) for m in METHODS})
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -62,7 +102,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    derivations = SUBJECTS[args.subject](args.finite_sample)
+    derivations = build(SUBJECTS[args.subject](args.finite_sample), Progress("derive"))
     sep = "\n\n"
     print(sep.join(d.latex() if args.latex else d.text() for d in derivations))
     return 0

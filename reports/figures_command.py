@@ -10,7 +10,9 @@ from pathlib import Path
 
 from maml_theory.reports import figures
 
-DEFAULT_OUT = Path("reports/build/figures")
+DEFAULT_OUT = {False: Path("reports/build/figures"), True: Path("reports/build/figures-quick")}
+"""The default folder of the full figures, and of the quick ones (their own, so that a quick run never
+replaces the full figures)."""
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -28,7 +30,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help=f"only these figures, of: {', '.join(figures.NAMES)} [default: all]",
     )
     p.add_argument(
-        "--out", default=str(DEFAULT_OUT), metavar="DIR", help=f"output folder [default: {DEFAULT_OUT}]"
+        "--out",
+        default=None,
+        metavar="DIR",
+        help=f"output folder [default: {DEFAULT_OUT[False]}, with --quick {DEFAULT_OUT[True]}]",
     )
     p.add_argument(
         "--quick", action="store_true", help="the quick variant of each config (short runs, coarse grids)"
@@ -38,7 +43,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     names = figures.check_names(args.only)
+    out = figures.output_folder(DEFAULT_OUT[args.quick] if args.out is None else Path(args.out))
     for name in names:
-        (result,) = figures.build([name], Path(args.out), quick=args.quick)
+        (result,) = figures.build([name], out, quick=args.quick)
         print(f"{result.name}: wrote {result.pdf} and {result.png} ({result.seconds:.1f} s)")
     return 0

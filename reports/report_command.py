@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from maml_theory.reports import figures
+
 DEFAULT_OUT = Path("reports/build")
 
 
@@ -31,10 +33,13 @@ def run(args: argparse.Namespace) -> int:
         report,
     )  # here, not at the top: it imports both theories (seconds of sympy)
 
+    # The folder is checked before the minutes of work, not found unwritable after them.
+    out = figures.output_folder(Path(args.out))
+
     def progress(stage: str) -> None:
         print(f"maml-theory report: {stage}", file=sys.stderr, flush=True)
 
-    tex_path = report.write(Path(args.out), quick=args.quick, progress=progress)
+    tex_path = report.write(out, quick=args.quick, progress=progress)
     try:
         done = report.compile_pdf(tex_path)
     except report.LatexError as e:

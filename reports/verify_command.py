@@ -4,6 +4,14 @@ Per claim: status (proved, holds, fails, inconclusive, error), the number of adm
 slack, the worst case found by search, a shrunk counterexample with the one command that reproduces it, and
 for reconstructed claims the boundary of their uncertain hypotheses. Exit code 0 when nothing fails, 1 when a
 claim fails or raises, 2 for a usage mistake, 130 on Ctrl-C (after printing the verdicts so far).
+
+``--claim ID --at NAME=VALUE,...`` judges one claim at one point: exit code 0 when it holds, 1 when it fails
+(diverged included) or cannot be judged there (its evaluation raised or gave NaN). A point outside the claim's
+box (its check's parameter ranges) or its hypotheses is not admissible: the claim says nothing there, so it is
+a usage mistake, one line naming the range or the hypothesis as printed, exit code 2.
+
+With stderr a terminal, a line "[i/N] ID ..." announces each claim as it begins (a proof with a cold cache
+takes up to a minute).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import json
 import math
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -24,9 +33,15 @@ from maml_theory.numerics import validation as v
 from maml_theory.numerics.verification import engine
 from maml_theory.numerics.verification.checks import check_of
 from maml_theory.reports.arguments import count, number
+from maml_theory.reports.figures.progress import Progress
 from maml_theory.theory.claims import Claim, registered
 
 STATUSES = ("proved", "holds", "fails", "inconclusive", "error")
+
+BYTES_PER_INSTANCE = 4096
+"""Memory one random instance of a claim takes while the claim runs, an upper estimate: its parameters and
+outcome measure at most 2 KB (tracemalloc, peak over 2000 draws; the general-mixture check is the largest),
+and a boundary search draws as many again."""
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -49,7 +64,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="a Python file of your own claims (calling maml_theory.numerics.verification.checks.claim); "
         "repeatable",
     )
-    p.add_argument("--at", default=None, metavar="K=V,...", help="evaluate one --claim at these parameters")
+    p.add_argument(
+        "--at",
+        default=None,
+        metavar="K=V,...",
+        help="evaluate one --claim at these parameters (exit 0 holds, 1 fails or cannot be judged; a point "
+        "outside the claim's box or hypotheses is not admissible: exit 2)",
+    )
     p.add_argument("--no-search", action="store_true", help="skip the worst-case and boundary searches")
     p.add_argument("--no-cache", action="store_true", help="run every sympy proof, ignoring the proof cache")
     p.add_argument(
@@ -99,7 +120,9 @@ def select(spec: str | None, ids: Sequence[str] | None) -> list[Claim]:
     return chosen
 
 
-def _verify_one(claim: Claim, settings: dict[str, Any]) -> engine.Verdict:
+def _verify_one(claim: Claim, settings: dict[str, Any], progress: Progress | None) -> engine.Verdict:
+    if progress is not None:
+        progress.begin(settings["positions"][claim.id], len(settings["positions"]), claim.id)
     owner = settings["owner"]
     prefix = "maml-theory verify" + (f" --load {owner[claim.id]}" if claim.id in owner else "")
     return engine.verify(
@@ -112,11 +135,23 @@ def _verify_one(claim: Claim, settings: dict[str, Any]) -> engine.Verdict:
     )
 
 
+_worker_progress: Progress | None = None
+"""A worker process's progress lines (set by :func:`_start_worker`)."""
+
+
+def _start_worker(progress: Progress | None) -> None:
+    """Each worker's first act. Ctrl-C sends SIGINT to the terminal's whole process group: the workers ignore
+    it and the parent alone stops (it ends the pool and prints one line), so no worker prints a traceback."""
+    global _worker_progress
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_progress = progress
+
+
 def _verify_group(task: tuple[list[str], dict[str, Any]]) -> list[engine.Verdict]:
     """A worker's job: the claims are looked up in the registry it inherited when it was forked."""
     ids, settings = task
     by_id = {c.id: c for c in registered()}
-    return [_verify_one(by_id[i], settings) for i in ids]
+    return [_verify_one(by_id[i], settings, _worker_progress) for i in ids]
 
 
 def groups(claims: Sequence[Claim]) -> list[list[Claim]]:
@@ -128,22 +163,26 @@ def groups(claims: Sequence[Claim]) -> list[list[Claim]]:
     return sorted(by_key.values(), key=lambda g: not any(c.slow for c in g))
 
 
-def verdicts(claims: Sequence[Claim], *, jobs: int, **settings: Any) -> Iterator[engine.Verdict]:
+def verdicts(
+    claims: Sequence[Claim], *, jobs: int, progress: Progress | None = None, **settings: Any
+) -> Iterator[engine.Verdict]:
     """The verdicts in the claims' order. ``jobs`` > 1: that many forked worker processes (they inherit the
     registry, a user's loaded claims included); each verdict is independent of the others (a claim's draws
-    are seeded by its id), so the result does not depend on ``jobs``."""
+    are seeded by its id), so the result does not depend on ``jobs``. ``progress``: announces each claim as
+    it begins, numbered by its place in ``claims`` (workers write to its stream, inherited at the fork)."""
+    settings["positions"] = {c.id: i for i, c in enumerate(claims, start=1)}
     if jobs == 1 or len(claims) < 2:
         for c in claims:
-            yield _verify_one(c, settings)
+            yield _verify_one(c, settings, progress)
         return
-    order = {c.id: i for i, c in enumerate(claims)}
     ready: dict[int, engine.Verdict] = {}
-    following = 0
-    pool = multiprocessing.get_context("fork").Pool(jobs)
+    following = 1
+    # The fork start method hands initargs to the workers without pickling them: a stream can pass.
+    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker, initargs=(progress,))
     try:
         tasks = [([c.id for c in g], settings) for g in groups(claims)]
         for done in pool.imap_unordered(_verify_group, tasks):
-            ready.update((order[x.id], x) for x in done)
+            ready.update((settings["positions"][x.id], x) for x in done)
             while following in ready:
                 yield ready.pop(following)
                 following += 1
@@ -153,28 +192,46 @@ def verdicts(claims: Sequence[Claim], *, jobs: int, **settings: Any) -> Iterator
 
 
 def parse_at(text: str) -> dict[str, float]:
-    out = {}
+    """``NAME=NUMBER,...`` as {name: number}; a name given twice is a mistake."""
+    out: dict[str, float] = {}
     for item in text.split(","):
         name, _, value = item.partition("=")
         x = number(value)
-        if not name or isinstance(x, str):
-            raise v.ParameterError("at", "NAME=NUMBER pairs separated by commas", text)
+        if not name.strip() or isinstance(x, str):
+            raise v.ParameterError("at", "NAME=NUMBER pairs separated by commas", item)
+        if name.strip() in out:
+            raise v.ParameterError("at", "NAME=NUMBER pairs, each name once", item)
         out[name.strip()] = x
     return out
 
 
 def at_point(claim: Claim, params: dict[str, float]) -> dict[str, Any]:
+    """``claim`` judged at ``params``: the outcome ``holds``, ``fails``, ``diverged`` or ``error`` (with the
+    reason). A point that names other parameters than the check's, or misses one, or is not admissible
+    (outside the box or a hypothesis) raises ParameterError naming ``at``."""
     check = check_of(claim.id)
     if check is None:
         raise v.ParameterError("claim", "a claim with a numeric check when --at is given", claim.id)
-    missing = [n for n in check.space.names if n not in params]
-    if missing:
+    names = check.space.names
+    listed = f"{claim.id}'s parameters: {', '.join(names)}"
+    unknown = [n for n in params if n not in names]
+    if unknown:
         raise v.ParameterError(
-            "at", f"values for every parameter of {claim.id}: {', '.join(check.space.names)}", missing[0]
+            "at", f"NAME=NUMBER pairs naming {listed}", f"{unknown[0]}={params[unknown[0]]}"
         )
-    o = engine.evaluate(check, params)
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise v.ParameterError("at", f"a value for each of {listed}", f"no {', '.join(missing)}")
+    point = {"id": claim.id, "parameters": params}
+    try:
+        o = engine.evaluate(check, params)
+    except engine.EvaluationError as e:
+        return {**point, "outcome": "error", "error": str(e)}
+    if o.unmet is not None:
+        condition, values = o.unmet.condition, o.unmet.values
+        raise v.ParameterError("at", f"a point where {claim.id} is admissible: {condition}", values)
     return {
-        "id": claim.id,
+        **point,
         "parameters": o.params,
         "outcome": o.kind,
         "lhs": o.lhs,
@@ -182,6 +239,17 @@ def at_point(claim: Claim, params: dict[str, float]) -> dict[str, Any]:
         "slack": o.slack,
         "diverged_at": o.step,
     }
+
+
+def instance_limit(jobs: int) -> int:
+    """The most instances per claim that ``jobs`` workers, each holding one claim's instances at a time, can
+    keep in this machine's memory at :data:`BYTES_PER_INSTANCE` each."""
+    return _memory() // (BYTES_PER_INSTANCE * jobs)
+
+
+def _memory() -> int:
+    """Bytes of physical memory."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def builtin() -> None:
@@ -192,6 +260,19 @@ def builtin() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The numbers first: a mistake is reported before sympy builds the claims.
+    seed = count("seed", args.seed, low=0)
+    jobs = count("jobs", args.jobs, low=1)
+    instances = count("instances", args.instances, low=0)
+    limit = instance_limit(jobs)
+    if instances > limit:
+        raise v.ParameterError(
+            "instances",
+            f"an integer in 0..{limit} (about {BYTES_PER_INSTANCE // 1024} KiB per instance while a claim "
+            f"runs, times {jobs} worker process{'es' if jobs > 1 else ''}; this machine has "
+            f"{_memory() / 2**30:.0f} GiB)",
+            instances,
+        )
     builtin()
     owner = load(args.load)
     claims = select(args.spec, args.claim)
@@ -204,10 +285,7 @@ def run(args: argparse.Namespace) -> int:
             raise v.ParameterError("claim", "exactly one claim id when --at is given", args.claim)
         point = at_point(claims[0], parse_at(args.at))
         print(json.dumps(engine.json_safe(point), indent=2) if args.json else _point_text(point))
-        return 0 if point["outcome"] in ("holds", "inadmissible") else 1
-    instances = count("instances", args.instances, low=0)
-    seed = count("seed", args.seed, low=0)
-    jobs = count("jobs", args.jobs, low=1)
+        return 0 if point["outcome"] == "holds" else 1
     start = time.perf_counter()
     done: list[engine.Verdict] = []
     interrupted = False
@@ -215,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
         for verdict in verdicts(
             claims,
             jobs=jobs,
+            progress=Progress("verify"),
             instances=instances,
             seed=seed,
             search=not args.no_search,
@@ -302,7 +381,7 @@ def _point_text(p: dict[str, Any]) -> str:
     params = ", ".join(f"{k}={_num(v)}" for k, v in p["parameters"].items())
     if p["outcome"] == "diverged":
         return f"{p['id']} at {params}: diverged at step {p['diverged_at']}"
-    if p["outcome"] == "inadmissible":
-        return f"{p['id']} at {params}: outside the claim's hypotheses"
+    if p["outcome"] == "error":
+        return f"{p['id']} at {params}: error ({p['error']})"
     sides = f"lhs {p['lhs']:.10g}, rhs {p['rhs']:.10g}, slack {_num(p['slack'])}"
     return f"{p['id']} at {params}: {p['outcome']} ({sides})"

@@ -267,3 +267,59 @@ def test_space_maps_the_unit_box_onto_its_ranges() -> None:
     assert p.unit(p.value(0.3)) == pytest.approx(0.3, abs=0.02)
     q = Param("x", 0.1, 10.0, log=True)
     assert q.value(q.unit(2.5)) == pytest.approx(2.5, rel=1e-12)
+
+
+# --- instances the claim cannot be judged at, and points outside its box -----------------------------
+
+
+def _toy(observe, conclusion: sp.Basic | None = None) -> Check:
+    """x ≤ 1 (or ``conclusion`` in x) on the box a ∈ [0, 1], x from ``observe``."""
+    x = sp.Symbol("x")
+    claim = Claim(
+        "T.toy",
+        "toy",
+        "tests",
+        Provenance.DERIVED,
+        "x ≤ 1",
+        sp.Le(x, 1) if conclusion is None else conclusion,
+    )
+    return Check(claim, Space((Param("a", 0.0, 1.0),)), observe)
+
+
+def test_nan_at_an_instance_is_an_error_naming_it_never_a_verdict() -> None:
+    # Before: NaN ≤ 1 + tol is False, so the claim 'failed' with slack inf.
+    check = _toy(lambda params: {"x": math.nan if params["a"] > 0.5 else 0.0})
+    verdict = engine.verify(check.claim, check=check, instances=20, seed=0)
+    assert verdict.status == "error" and verdict.counterexample is None
+    assert verdict.note.startswith("evaluates to NaN (lhs nan, rhs 1.0, slack nan) at a=0.")
+    with pytest.raises(engine.EvaluationError, match=r"NaN .* at a=0\.75$"):
+        engine.evaluate(check, {"a": 0.75})
+    assert engine.evaluate(check, {"a": 0.25}).kind == "holds"
+
+
+def test_an_overflowing_relation_is_an_error_naming_the_point() -> None:
+    # x² in Python floats raises OverflowError for x = 1e200.
+    x = sp.Symbol("x")
+    check = _toy(lambda params: {"x": 1e200 * params["a"]}, sp.Le(x**2, 1))
+    verdict = engine.verify(check.claim, check=check, instances=5, seed=0)
+    assert verdict.status == "error"
+    assert "its relation raised OverflowError" in verdict.note and " at a=0." in verdict.note
+
+
+def test_a_point_outside_the_box_or_a_hypothesis_is_inadmissible_and_says_why() -> None:
+    check = _toy(lambda params: {"x": params["a"]})
+    for a in (math.nan, math.inf, 1.5, -0.1):
+        o = engine.evaluate(check, {"a": a})
+        assert o.kind == "inadmissible" and o.unmet == engine.Unmet("a in [0, 1]", f"a={a!r}"), o
+    (few,) = registered("L.gain.few_samples")
+    point = dict(d=3, alpha=1.9, p_H=0.5, rho_H=1.9, rho_E=1, nu_H=0.01, nu_E=0.1, sigma=0.1, R=5, m=3)
+    o = engine.evaluate(check_of(few.id), point)
+    assert o.kind == "inadmissible" and o.unmet.condition == f"its hypothesis {few.hypotheses[0]}"
+    assert o.unmet.values == "alpha=1.9,d=3,m=3,rho_H=1.9"
+
+
+def test_params_ranges_in_words() -> None:
+    assert Param("m", 1, 200, integer=True).describe() == "m an integer in 1..200"
+    assert Param("R", 0.0, 0.0).describe() == "R = 0"
+    assert not Param("m", 1, 200, integer=True).contains(2.5)
+    assert Param("m", 1, 200, integer=True).contains(200.0) and not Param("x", 0, 1).contains(math.nan)

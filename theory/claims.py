@@ -185,9 +185,13 @@ class Claim:
         return float(out) if out.ndim == 0 else out
 
     def admissible(self, values: Mapping[str, float], *, relaxed: bool = False) -> bool:
-        """Whether the instance satisfies every hypothesis (equalities and non-strict inequalities to the
-        claim's tolerance, as the conclusion is judged: :class:`Evaluation`); ``relaxed``: every hypothesis
-        but the uncertain ones."""
+        """Whether the instance satisfies every hypothesis (:meth:`unmet` finds none)."""
+        return self.unmet(values, relaxed=relaxed) is None
+
+    def unmet(self, values: Mapping[str, float], *, relaxed: bool = False) -> sp.Basic | None:
+        """The first hypothesis the instance does not satisfy, or None (equalities and non-strict
+        inequalities to the claim's tolerance, as the conclusion is judged: :class:`Evaluation`; a side
+        that is NaN satisfies nothing); ``relaxed``: every hypothesis but the uncertain ones."""
         args = [values[s.name] for s in self.symbols]
         for h, uncertain, f in self._compiled_hypotheses:
             if relaxed and uncertain:
@@ -201,8 +205,8 @@ class Claim:
             else:
                 ok = lhs <= rhs + tol
             if not ok:
-                return False
-        return True
+                return h
+        return None
 
     def evaluate(self, values: Mapping[str, float]) -> Evaluation:
         """The conclusion at one instance, in float64 (``values`` maps symbol names to numbers)."""

@@ -21,7 +21,9 @@ For one claim:
 Statuses: ``proved`` (sympy, and no numeric failure), ``holds`` (no proof; every admissible instance and the
 search hold), ``fails`` (a counterexample, from the instances or the search, or a proof that did not go
 through while a numeric check failed), ``inconclusive`` (not proved and nothing admissible to evaluate, or
-sympy could not decide and there is no numeric check), ``error`` (the claim or its observables raised).
+sympy could not decide and there is no numeric check), ``error`` (the claim or its observables raised, or
+gave NaN, at an admissible instance, which the note names: NaN is never a verdict). Only the points of a
+check's box that meet the claim's hypotheses are admissible.
 A diverged simulation at an admissible instance is a failure of the claim there, reported with its step.
 """
 
@@ -31,7 +33,7 @@ import math
 import time
 import traceback
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -50,8 +52,18 @@ BISECTIONS = 12
 
 
 @dataclass(frozen=True)
+class Unmet:
+    """Why an instance is not admissible: the ``condition`` it breaks (a parameter's range, or a hypothesis
+    as sympy prints it) and the ``values`` that break it."""
+
+    condition: str
+    values: str
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """One instance: ``kind`` is ``inadmissible``, ``holds``, ``fails`` or ``diverged`` (a failure)."""
+    """One instance: ``kind`` is ``inadmissible`` (with what is ``unmet``), ``holds``, ``fails`` or
+    ``diverged`` (a failure)."""
 
     kind: str
     params: dict[str, float]
@@ -59,10 +71,16 @@ class Outcome:
     lhs: float = math.nan
     rhs: float = math.nan
     step: int | None = None
+    unmet: Unmet | None = None
 
     @property
     def failed(self) -> bool:
         return self.kind in ("fails", "diverged")
+
+
+class EvaluationError(Exception):
+    """An admissible instance at which the claim cannot be judged: its observables or its relation raised,
+    or a side or the slack came out NaN (NaN is never a verdict). The message names the instance."""
 
 
 @dataclass
@@ -102,19 +120,64 @@ def json_safe(x: Any) -> Any:
 
 
 def evaluate(check: Check, params: Mapping[str, float], *, relaxed: bool = False) -> Outcome:
-    """The claim of ``check`` at one instance (its drawn parameters; the derived ones are added here)."""
-    params = check.space.complete(params)
+    """The claim of ``check`` at one instance (its drawn parameters; the derived ones are added here).
+
+    An instance outside the check's box, or one that breaks a hypothesis (all but the uncertain ones when
+    ``relaxed``), or that the observables find degenerate, is ``inadmissible``: the claim says nothing there.
+    Raises :class:`EvaluationError` where an admissible instance cannot be judged."""
+    space = check.space
+    outside = space.outside(params)
+    if outside is not None:
+        return Outcome(
+            "inadmissible", dict(params), unmet=Unmet(outside.describe(), point(params, [outside.name]))
+        )
+    params = space.complete(params)
     claim = check.claim
+
+    def failure(reason: str) -> EvaluationError:
+        return EvaluationError(f"{reason} at {point(params, space.names)}")
+
     try:
         values = check.values(params)
     except Diverged as e:
         return Outcome("diverged", params, math.inf, step=e.step)
-    except Inadmissible:
-        return Outcome("inadmissible", params)
-    if not claim.admissible(values, relaxed=relaxed):
-        return Outcome("inadmissible", params)
-    e = claim.evaluate(values)
-    return Outcome("holds" if e.holds else "fails", params, e.slack, e.lhs, e.rhs)
+    except Inadmissible as e:
+        return Outcome(
+            "inadmissible",
+            params,
+            unmet=Unmet(str(e) or "a non-degenerate instance", point(params, space.names)),
+        )
+    except Exception as e:
+        raise failure(f"its observables raised {_raised(e)}") from e
+    try:
+        unmet = claim.unmet(values, relaxed=relaxed)
+        if unmet is not None:
+            names = sorted(s.name for s in unmet.free_symbols)
+            return Outcome(
+                "inadmissible", params, unmet=Unmet(f"its hypothesis {unmet}", point(values, names))
+            )
+        judged = claim.evaluate(values)
+    except (ArithmeticError, ValueError) as e:  # the compiled relation in math: OverflowError, domain errors
+        raise failure(f"its relation raised {_raised(e)}") from e
+    if any(math.isnan(x) for x in (judged.lhs, judged.rhs, judged.slack)):
+        raise failure(f"evaluates to NaN (lhs {judged.lhs}, rhs {judged.rhs}, slack {judged.slack})")
+    return Outcome("holds" if judged.holds else "fails", params, judged.slack, judged.lhs, judged.rhs)
+
+
+def _raised(e: BaseException) -> str:
+    """An exception as one phrase: its type, message and the function it was raised in."""
+    return f"{type(e).__name__}: {e} (in {traceback.extract_tb(e.__traceback__)[-1].name})"
+
+
+def point(values: Mapping[str, float], names: Sequence[str]) -> str:
+    """``names=values`` as ``--at`` reads them back (whole numbers without a decimal point, the others as
+    repr, which round-trips)."""
+    return ",".join(f"{k}={_number(values[k])}" for k in names)
+
+
+def _number(x: float) -> str:
+    x = float(x)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
 def _rng(claim_id: str, seed: int) -> np.random.Generator:
@@ -268,8 +331,7 @@ def _counterexample(space: Space, o: Outcome) -> dict[str, Any]:
 
 
 def reproduce_command(claim_id: str, params: Mapping[str, float], prefix: str = "maml-theory verify") -> str:
-    at = ",".join(f"{k}={int(v) if float(v).is_integer() else v!r}" for k, v in params.items())
-    return f"{prefix} --claim {claim_id} --at {at}"
+    return f"{prefix} --claim {claim_id} --at {point(params, list(params))}"
 
 
 def verify(
@@ -289,9 +351,12 @@ def verify(
     try:
         check = check_of(claim.id) if check is None else check
         _run(verdict, claim, check, instances, seed, search, use_cache, reproduce_prefix)
+    except EvaluationError as e:
+        verdict.status = "error"
+        verdict.note = str(e)
     except Exception as e:
         verdict.status = "error"
-        verdict.note = f"raised {type(e).__name__}: {e} ({traceback.extract_tb(e.__traceback__)[-1].name})"
+        verdict.note = f"raised {_raised(e)}"
     verdict.seconds = round(time.perf_counter() - start, 3)
     return verdict
 

@@ -57,6 +57,18 @@ class Param:
     def target(self) -> float:
         return self.low if self.simple is None else self.simple
 
+    def contains(self, x: float) -> bool:
+        """Whether x is a value of the parameter: in [low, high] (so not NaN), and whole if ``integer``."""
+        return self.low <= x <= self.high and (not self.integer or float(x).is_integer())
+
+    def describe(self) -> str:
+        """The range in words, for an error message: "m an integer in 1..200", "R in [0.01, 10]"."""
+        if self.low == self.high:
+            return f"{self.name} = {self.low:g}"
+        if self.integer:
+            return f"{self.name} an integer in {self.low:g}..{self.high:g}"
+        return f"{self.name} in [{self.low:g}, {self.high:g}]"
+
 
 @dataclass(frozen=True)
 class Space:
@@ -80,6 +92,10 @@ class Space:
         if self.derive is not None:
             out.update(self.derive(out))
         return out
+
+    def outside(self, values: Mapping[str, float]) -> Param | None:
+        """The first parameter whose value in ``values`` is not in its range (None: a point of the box)."""
+        return next((p for p in self.params if not p.contains(values[p.name])), None)
 
     def unit(self, values: Mapping[str, float]) -> np.ndarray:
         return np.array([p.unit(values[p.name]) for p in self.params])

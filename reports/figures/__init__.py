@@ -9,6 +9,7 @@ closed forms), ``draw(data, config) -> Figure`` and ``caption(data, config) -> s
 from __future__ import annotations
 
 import importlib
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +69,22 @@ def check_names(names: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def output_folder(path: Path, name: str = "out") -> Path:
+    """``path`` as a folder this process can write into: created with its parents where missing, and a
+    scratch file made and removed in it, so that a command stops before its work rather than after it. Else
+    ParameterError naming ``name``, with the system's reason (read-only, a file in the way, no such place)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        reason = f"{e.strerror}: {e.filename}" if e.filename else str(e)
+        raise v.ParameterError(
+            name, f"a folder that can be created and written ({reason})", str(path)
+        ) from None
+    return path
+
+
 def make(name: str, out_dir: Path, quick: bool = False, progress: bool | None = None) -> FigureResult:
     """Compute, draw and save figure ``name`` into ``out_dir`` as ``<name>.pdf`` and ``<name>.png``."""
     start = time.perf_counter()
@@ -97,5 +114,8 @@ def build(
     names: Sequence[str] | None, out_dir: Path, quick: bool = False, progress: bool | None = None
 ) -> list[FigureResult]:
     """Write the figures ``names`` (None: all) into ``out_dir``; ``quick`` uses each config's ``[quick]``
-    variant; ``progress`` draws a bar on stderr (None: when stderr is a terminal)."""
-    return [make(name, Path(out_dir), quick, progress) for name in check_names(names)]
+    variant; ``progress`` draws a bar on stderr (None: when stderr is a terminal). The names and the folder
+    are checked before any figure is computed."""
+    names = check_names(names)
+    out_dir = output_folder(Path(out_dir))
+    return [make(name, out_dir, quick, progress) for name in names]

@@ -1,4 +1,6 @@
-"""A progress bar for long figure runs: drawn on stderr when it is a terminal, silent otherwise."""
+"""Progress of long runs on stderr when it is a terminal, silent otherwise: a bar for a figure's work list,
+one line per item begun for work whose items run in worker processes (``verify``) or are few and slow
+(``derive``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ WIDTH = 30
 
 
 class Progress:
-    """Counts the items of a figure's work list; ``enabled`` None means: when ``stream`` is a terminal."""
+    """Counts the items of a work list; ``enabled`` None means: when ``stream`` is a terminal."""
 
     def __init__(self, label: str, enabled: bool | None = None, stream: TextIO | None = None) -> None:
         self.label = label
@@ -35,3 +37,11 @@ class Progress:
             yield item
             if self.enabled:
                 self._draw(done, len(items))
+
+    def begin(self, index: int, total: int, name: str) -> None:
+        """Announce that item ``index`` of ``total`` begins, as the line "[index/total] name ...": a whole
+        line, so that the lines of several worker processes, and the command's own output, do not overwrite
+        one another."""
+        if self.enabled:
+            self.stream.write(f"[{index}/{total}] {name} ...\n")
+            self.stream.flush()
