@@ -174,11 +174,11 @@ def _claims_section(verdicts: list[engine.Verdict], quick: bool) -> str:
         if v.note:
             detail.append(v.note)
         cells = [
-            _tt(v.id),
+            _tt(v.id).replace(".", r".\allowbreak{}"),  # long ids wrap at their dots
             tex.text(v.provenance),
             rf"\textbf{{{v.status}}}",
             str(v.instances) if v.drawn else "--",
-            slack,
+            rf"\mbox{{{slack}}}",
             tex.text("; ".join(detail)),
         ]
         rows.append(" & ".join(cells) + r" \\")
@@ -186,9 +186,10 @@ def _claims_section(verdicts: list[engine.Verdict], quick: bool) -> str:
     mode = f"{INSTANCES[quick]} random instances per claim" + (
         "; quick report: no worst-case or boundary search, minute-long proofs skipped" if quick else ""
     )
+    widths = (0.23, 0.11, 0.08, 0.05, 0.10, 0.27)  # of \textwidth; with the column gaps, 0.99 of it
+    columns = "".join(rf">{{\raggedright\arraybackslash}}p{{{w}\textwidth}}" for w in widths)
     head = (
-        "\\begin{longtable}{p{0.19\\textwidth}p{0.12\\textwidth}p{0.08\\textwidth}p{0.05\\textwidth}"
-        "p{0.08\\textwidth}p{0.33\\textwidth}}\n\\toprule\n"
+        f"{{\\small\\begin{{longtable}}{{{columns}}}\n\\toprule\n"
         "claim & provenance & status & inst. & worst slack & details \\\\\n\\midrule\n\\endhead\n"
     )
     intro = tex.text(
@@ -196,7 +197,7 @@ def _claims_section(verdicts: list[engine.Verdict], quick: bool) -> str:
         "(at most 1 holds), relative residual for an identity. Below each claim, its statement as checked "
         "(printed from the claim's relations) and, in parentheses, its setting."
     )
-    return _section("Claims", intro + "\n\n" + head + "\n".join(rows) + "\n\\bottomrule\n\\end{longtable}")
+    return _section("Claims", intro + "\n\n" + head + "\n".join(rows) + "\n\\bottomrule\n\\end{longtable}}")
 
 
 def _figures_section(results: list[figures.FigureResult]) -> str:

@@ -15,6 +15,7 @@ import pytest
 from maml_theory.reports import derive_command, figures, figures_command, verify_command
 from maml_theory.reports.cli import main
 from maml_theory.reports.figures.progress import Progress
+from maml_theory.theory import notation
 from maml_theory.theory.claims import registered
 
 verify_command.builtin()
@@ -67,7 +68,8 @@ def test_a_point_breaking_a_hypothesis_names_it(capsys) -> None:
     code, out, err = run(capsys, "verify", "--claim", claim.id, "--at", at, "--json")
     line = one_error_line(err)
     assert code == 2 and out == ""
-    assert f"admissible: its hypothesis {claim.hypotheses[0]} (got 'alpha=1.9,d=3,m=3,rho_H=1.9')" in line
+    hypothesis = notation.text(claim.hypotheses[0])  # g_H ≤ 1, as the statement prints it
+    assert f"admissible: its hypothesis {hypothesis} (got 'alpha=1.9,d=3,m=3,rho_H=1.9')" in line
 
 
 def test_an_admissible_point_still_gets_its_verdict(capsys) -> None:

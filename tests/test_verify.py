@@ -22,6 +22,7 @@ from maml_theory.numerics.verification.checks import Check, Diverged, check_of
 from maml_theory.numerics.verification.space import Param, Space
 from maml_theory.reports.cli import main
 from maml_theory.reports.verify_command import builtin
+from maml_theory.theory import notation
 from maml_theory.theory.claims import Claim, Proof, Provenance, registered
 
 builtin()
@@ -314,7 +315,8 @@ def test_a_point_outside_the_box_or_a_hypothesis_is_inadmissible_and_says_why() 
     (few,) = registered("L.gain.few_samples")
     point = dict(d=3, alpha=1.9, p_H=0.5, rho_H=1.9, rho_E=1, nu_H=0.01, nu_E=0.1, sigma=0.1, R=5, m=3)
     o = engine.evaluate(check_of(few.id), point)
-    assert o.kind == "inadmissible" and o.unmet.condition == f"its hypothesis {few.hypotheses[0]}"
+    assert o.kind == "inadmissible"
+    assert o.unmet.condition == f"its hypothesis {notation.text(few.hypotheses[0])}"
     assert o.unmet.values == "alpha=1.9,d=3,m=3,rho_H=1.9"
 
 

@@ -94,7 +94,8 @@ class Claim:
     """Names in the printed conclusion and hypotheses with their definitions (which may use other names, not
     circularly). The checked relations are the printed ones with the definitions put in."""
 
-    def _expanded(self, rel: sp.Basic) -> sp.Basic:
+    def expanded(self, rel: sp.Basic) -> sp.Basic:
+        """``rel`` (the conclusion, a hypothesis) with the ``where`` definitions put in: what is checked."""
         definitions = dict(self.where)
         for _ in self.where:  # a definition may use other names: at most one pass per name
             if not rel.free_symbols & definitions.keys():
@@ -105,11 +106,15 @@ class Claim:
     @cached_property
     def checked(self) -> sp.Basic:
         """The conclusion as evaluated and proved: ``conclusion`` with the ``where`` definitions put in."""
-        return self._expanded(self.conclusion)
+        return self.expanded(self.conclusion)
 
     @cached_property
     def _checked_hypotheses(self) -> tuple[tuple[sp.Basic, bool], ...]:
-        return tuple((self._expanded(h), h in self.uncertain) for h in (*self.hypotheses, *self.uncertain))
+        return tuple((self.expanded(h), h in self.uncertain) for h in self._all_hypotheses)
+
+    @property
+    def _all_hypotheses(self) -> tuple[sp.Basic, ...]:
+        return (*self.hypotheses, *self.uncertain)
 
     @property
     def statement(self) -> str:
@@ -189,11 +194,12 @@ class Claim:
         return self.unmet(values, relaxed=relaxed) is None
 
     def unmet(self, values: Mapping[str, float], *, relaxed: bool = False) -> sp.Basic | None:
-        """The first hypothesis the instance does not satisfy, or None (equalities and non-strict
-        inequalities to the claim's tolerance, as the conclusion is judged: :class:`Evaluation`; a side
-        that is NaN satisfies nothing); ``relaxed``: every hypothesis but the uncertain ones."""
+        """The first hypothesis the instance does not satisfy (as the statement prints it), or None
+        (equalities and non-strict inequalities to the claim's tolerance, as the conclusion is judged:
+        :class:`Evaluation`; a side that is NaN satisfies nothing); ``relaxed``: every hypothesis but the
+        uncertain ones."""
         args = [values[s.name] for s in self.symbols]
-        for h, uncertain, f in self._compiled_hypotheses:
+        for shown, (h, uncertain, f) in zip(self._all_hypotheses, self._compiled_hypotheses, strict=True):
             if relaxed and uncertain:
                 continue
             lhs, rhs = (float(v) for v in f(*args))
@@ -205,7 +211,7 @@ class Claim:
             else:
                 ok = lhs <= rhs + tol
             if not ok:
-                return h
+                return shown
         return None
 
     def evaluate(self, values: Mapping[str, float]) -> Evaluation:

@@ -131,32 +131,69 @@ LINE = 150
 """Characters of LaTeX source per displayed line: a rough proxy for the printed width of an A4 text column."""
 
 
-def _terms(expr: sp.Basic) -> list[str]:
-    """The LaTeX of each summand of ``expr`` (one piece when it is not a sum), signs kept with their term."""
-    if isinstance(expr, sp.Add | sp.MatAdd):
-        return [latex(t) for t in expr.args]
-    return [latex(expr)]
+def _terms(expr: sp.Basic) -> list[sp.Basic]:
+    """The summands of ``expr`` (itself when it is not a sum)."""
+    return list(expr.args) if isinstance(expr, sp.Add | sp.MatAdd) else [expr]
 
 
-WIDE = 2 * LINE
-"""A single summand longer than this is scaled down to the column width."""
-HUGE = 1200
-"""A single summand longer than this would print too small to read: it is named, not printed."""
+WIDE = LINE
+"""A summand whose LaTeX is longer than this does not fit a line: a subexpression of it is named instead."""
 
 
-def _fitted(term: str) -> str:
-    if len(term) <= WIDE:
-        return term
-    if len(term) <= HUGE:
-        return rf"\resizebox{{0.85\linewidth}}{{!}}{{$\displaystyle {term}$}}"
-    return rf"\text{{[a {len(term)}-character expression: \texttt{{maml-theory derive}} prints it]}}"
+def _subterms(expr: sp.Basic) -> list[sp.Basic]:
+    """The proper subexpressions of ``expr`` that can be named: sums (they print in parentheses), else any
+    compound one."""
+    found = [s for s in sp.preorder_traversal(expr) if s is not expr and s.args and not s.is_Atom]
+    sums = [s for s in found if isinstance(s, sp.Add | sp.MatAdd)]
+    return sums or [s for s in found if not isinstance(s, sp.Symbol | sp.MatrixSymbol)]
+
+
+def _name(index: int, like: sp.Basic) -> sp.Basic:
+    name = f"Z_{{{index}}}"
+    return sp.MatrixSymbol(name, *like.shape) if isinstance(like, sp.MatrixExpr) else sp.Symbol(name)
+
+
+def named(expr: sp.Basic) -> tuple[sp.Basic, list[tuple[sp.Basic, sp.Basic]]]:
+    """``expr`` with long subexpressions named, so that every summand of it and of each definition fits a
+    line (:data:`WIDE`): ``(expr with names Z_1, Z_2, …, [(Z_1, its definition), …])``, the definitions in
+    the order they are first used. A summand too long is shortened by naming its longest subexpression
+    (a parenthesised sum where there is one), everywhere it occurs, until it fits or has nothing left to
+    name.
+
+    >>> a, b = sp.symbols("a b")
+    >>> short, defs = named(sp.Add(*(sp.Symbol(f"x_{i}") for i in range(60))) * (a + b))
+    >>> short, [n for n, _ in defs]
+    (Z_{1}*(a + b), [Z_{1}])
+    """
+    exprs: dict[sp.Basic | None, sp.Basic] = {None: expr}  # None: the expression itself; else a name
+    todo: list[sp.Basic | None] = [None]
+    while todo:
+        key = todo.pop()
+        for term in _terms(exprs[key]):
+            while len(latex(term)) > WIDE and (candidates := _subterms(term)):
+                longest = max(candidates, key=lambda s: len(latex(s)))
+                name = _name(len(exprs), longest)
+                exprs = {k: e.xreplace({longest: name}) for k, e in exprs.items()}
+                exprs[name] = longest
+                term = term.xreplace({longest: name})
+                todo.append(name)
+    order: list[sp.Basic] = []
+
+    def visit(e: sp.Basic) -> None:
+        for s in sp.preorder_traversal(e):
+            if s in exprs and s not in order:
+                order.append(s)
+                visit(exprs[s])
+
+    visit(exprs[None])
+    return exprs[None], [(n, exprs[n]) for n in order]
 
 
 def lines(expr: sp.Basic) -> list[str]:
-    """``expr`` as a list of LaTeX lines of about :data:`LINE` characters, breaking only between summands; a
-    summand too long for a line is scaled to fit, or, beyond :data:`HUGE`, named instead of printed."""
+    """``expr`` as a list of LaTeX lines of about :data:`LINE` characters, breaking only between summands
+    (name long subexpressions first, :func:`named`, so that each summand fits)."""
     rows: list[str] = []
-    for term in map(_fitted, _terms(expr)):
+    for term in map(latex, _terms(expr)):
         signed = term if term.startswith("-") else "+ " + term
         if rows and len(rows[-1]) + len(signed) <= LINE:
             rows[-1] += " " + signed
@@ -167,7 +204,13 @@ def lines(expr: sp.Basic) -> list[str]:
 
 
 def equation(lhs: str, expr: sp.Basic) -> str:
-    """Rows of an ``align*`` block: ``lhs &= first line`` then ``&\\quad + …`` continuation lines."""
-    rows = lines(expr)
-    head = f"{lhs} &= {rows[0]}"
-    return " \\\\\n".join([head, *(rf"&\quad {r}" for r in rows[1:])])
+    """Rows of an ``align*`` block: ``lhs &= first line`` then ``&\\quad + …`` continuation lines, then, where
+    long subexpressions were named (:func:`named`), "where" and one such equation per name."""
+    short, definitions = named(expr)
+    blocks = []
+    for left, e in [(lhs, short), *((latex(n), d) for n, d in definitions)]:
+        rows = lines(e)
+        blocks.append(" \\\\\n".join([f"{left} &= {rows[0]}", *(rf"&\quad {r}" for r in rows[1:])]))
+    if len(blocks) > 1:
+        blocks[1] = "\\intertext{\\small where}\n" + blocks[1]
+    return " \\\\\n".join(blocks)

@@ -43,6 +43,7 @@ import scipy.optimize
 from maml_theory.numerics.verification import proofs
 from maml_theory.numerics.verification.checks import Check, Diverged, Inadmissible, check_of
 from maml_theory.numerics.verification.space import Param, Space
+from maml_theory.theory import notation
 from maml_theory.theory.claims import Claim
 
 SEARCH_STARTS = 3
@@ -152,9 +153,10 @@ def evaluate(check: Check, params: Mapping[str, float], *, relaxed: bool = False
     try:
         unmet = claim.unmet(values, relaxed=relaxed)
         if unmet is not None:
-            names = sorted(s.name for s in unmet.free_symbols)
+            names = sorted(s.name for s in claim.expanded(unmet).free_symbols)
+            shown = notation.text(unmet)
             return Outcome(
-                "inadmissible", params, unmet=Unmet(f"its hypothesis {unmet}", point(values, names))
+                "inadmissible", params, unmet=Unmet(f"its hypothesis {shown}", point(values, names))
             )
         judged = claim.evaluate(values)
     except (ArithmeticError, ValueError) as e:  # the compiled relation in math: OverflowError, domain errors
