@@ -25,6 +25,7 @@ from sympy.printing.str import StrPrinter
 
 NAMES = {
     "mu_minus_lambda": ("μ − λ", r"\mu - \lambda"),
+    "epsilon": ("ε", r"\varepsilon"),
     "dG/dR": ("∂G/∂R", r"\partial G / \partial R"),
     "dG/dnu_H": ("∂G/∂ν_H", r"\partial G / \partial \nu_{H}"),
     "dG/dnu_E": ("∂G/∂ν_E", r"\partial G / \partial \nu_{E}"),

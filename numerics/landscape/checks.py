@@ -7,7 +7,20 @@ G and the hardness factors g_H, g_E from the compiled closed forms
 (:func:`maml_theory.numerics.landscape.closed_form.easy_hard`), p_E = 1 − p_H. Every ``L.*`` claim whose
 symbols these cover gets a check; the general-mixture claim ``L.gain.any_mixture`` gets its own box (2 or 3
 types, random covariances and centres from a seed); the claims with equality hypotheses get EASY_HARD with
-those equalities built in (:data:`TIED`)."""
+those equalities built in (:data:`TIED`).
+
+Two more claims make the agreement of the routes something the verifier itself reports (a wrong compiled
+closed form fails ``maml-theory verify``, not only the test suite):
+
+- ``L.route.oracle``: the closed-form curvature Q(∞) of one task (compiled from the sympy derivation) against
+  the autograd Hessian of the adapted loss (:mod:`~maml_theory.numerics.landscape.oracle`), for a random SPD
+  Σ, w and w*; largest entrywise difference over max(1, largest entry of Q). Round-off of a few dozen
+  operations on entries of order one: 1e-9 leaves a wide margin.
+- ``L.route.montecarlo``: the closed forms' E_m(w_MAML) and E_m(w_NAL) against the Monte Carlo
+  (:func:`~maml_theory.numerics.landscape.montecarlo.adapted_excess`, which never sees a closed form) of
+  :data:`ROUTE_TASKS` tasks from the instance's seed; z, the larger standard score, at most Z = 6. A
+  statistical check: the verifier does not search it for a worst case (that would find the largest of many
+  noise draws)."""
 
 from __future__ import annotations
 
@@ -15,13 +28,15 @@ import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
+import sympy as sp
 
 import maml_theory.theory.landscape.claims  # noqa: F401  (registers the claims bound here)
-from maml_theory.numerics.landscape import closed_form
+from maml_theory.numerics.landscape import closed_form, oracle
 from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
-from maml_theory.numerics.verification.checks import Check, Inadmissible, bind
+from maml_theory.numerics.landscape.montecarlo import adapted_excess
+from maml_theory.numerics.verification.checks import Check, Inadmissible, bind, claim
 from maml_theory.numerics.verification.space import Param, Space
-from maml_theory.theory.claims import registered
+from maml_theory.theory.claims import Claim, Provenance, register, registered
 
 EASY_HARD = Space(
     (
@@ -122,13 +137,82 @@ TIED = {
 αρ_E = 1): those equalities hold at every draw."""
 
 
+SEED = Param("seed", 0, 2**31 - 1, integer=True, fixed=True)
+ORACLE = Space((Param("d", 1, 6, integer=True), Param("alpha", 0.1, 2.0, log=True), SEED))
+ROUTE = Space((*EASY_HARD.params, SEED))
+ROUTE_TASKS = 20_000
+"""Tasks per Monte Carlo of the route claim: relative standard errors of about 1 % (more where the excess
+is heavy tailed, at small m), enough to see a wrong term in g_m, at about 10 ms an instance."""
+Z = 6.0
+"""Standard errors a Monte Carlo mean may stray from the closed form (the project's one Monte Carlo band)."""
+
+
+def oracle_residual(params: Mapping[str, float]) -> dict[str, float]:
+    """Q(∞) of the compiled closed form against the autograd Hessian of one task's adapted loss, at a random
+    SPD Σ (eigenvalues in [0.1, 2.1]), w and w* drawn from the instance's seed."""
+    rng = np.random.default_rng(int(params["seed"]))
+    d, alpha = int(params["d"]), params["alpha"]
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    cov = (q * (0.1 + 2.0 * rng.random(d))) @ q.T
+    w, w_star = rng.standard_normal(d), rng.standard_normal((1, d))
+    hessian = oracle.adapted_hessian(w, w_star, cov[None], alpha)
+    Q, _ = closed_form.curvature(cov, alpha, 0.0, math.inf)
+    return {"residual": float(np.max(np.abs(hessian - Q))) / max(1.0, float(np.max(np.abs(Q))))}
+
+
+def montecarlo_score(params: Mapping[str, float]) -> dict[str, float]:
+    """The larger |Monte Carlo − closed form| / SE of E_m at w_MAML and at w_NAL (w = weight · R e_1)."""
+    inst = easy_hard(params)
+    try:
+        forms = closed_form.easy_hard(inst)
+    except closed_form.DegenerateInstance:
+        raise Inadmissible from None
+    W = np.zeros((2, inst.d))
+    W[:, 0] = np.array([forms.weight_hard_maml, forms.weight_hard_nal]) * inst.R
+    est = adapted_excess(inst.mixture(), W, ROUTE_TASKS, np.random.default_rng(int(params["seed"])))
+    exact = np.array([forms.excess_maml, forms.excess_nal])
+    return {"z": float(np.max(np.abs(est.mean - exact) / est.se))}
+
+
+def _register_routes() -> None:
+    residual, eps = sp.Symbol("residual", nonnegative=True), sp.Symbol("epsilon", positive=True)
+    claim(
+        Claim(
+            "L.route.oracle",
+            "The closed-form curvature is the autograd Hessian",
+            "spec L §4 (two independent routes to Q(∞))",
+            Provenance.DERIVED,
+            "residual: the largest entrywise difference of the compiled Q(∞) and the autograd Hessian of "
+            "f(w − α∇f(w)) − f(w*), over max(1, largest entry of Q), random SPD Σ, w, w*",
+            sp.Le(residual, eps),
+            where=((eps, sp.Pow(10, -9, evaluate=False)),),
+            scale=0.0,  # judged against ε itself
+        ),
+        ORACLE,
+        oracle_residual,
+    )
+    z = sp.Symbol("z", nonnegative=True)
+    route = Claim(
+        "L.route.montecarlo",
+        "The closed-form excesses are the Monte Carlo's",
+        "spec L §4 (two independent routes to E_m)",
+        Provenance.DERIVED,
+        f"z: the larger |Monte Carlo − closed form| / SE of E_m(w_MAML) and E_m(w_NAL), {ROUTE_TASKS} tasks "
+        "with fresh batches from the instance's seed",
+        sp.Le(z, int(Z)),
+    )
+    register(route)
+    bind(Check(route, ROUTE, montecarlo_score, search_budget=0))
+
+
 def _bind_all() -> None:
     names = set(EASY_HARD.names) | OBSERVED
-    for claim in registered("L."):
-        if claim.id == "L.gain.any_mixture":
-            bind(Check(claim, MIXTURES, mixture_observables))
-        elif claim.numeric and {s.name for s in claim.symbols} <= names:
-            bind(Check(claim, TIED.get(claim.id, EASY_HARD), gain_observables))
+    for c in registered("L."):
+        if c.id == "L.gain.any_mixture":
+            bind(Check(c, MIXTURES, mixture_observables))
+        elif c.numeric and {s.name for s in c.symbols} <= names:
+            bind(Check(c, TIED.get(c.id, EASY_HARD), gain_observables))
+    _register_routes()
 
 
 _bind_all()

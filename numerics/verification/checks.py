@@ -6,7 +6,8 @@ closed forms, a distance after T simulated steps). The claim's relation is then 
 :meth:`maml_theory.theory.claims.Claim.evaluate`. ``boundary`` names, for a reconstructed claim, the
 parameters whose largest admissible value the verifier searches for, each with the furthest value to try;
 ``search_budget`` the evaluations the worst-case search may spend (Nelder–Mead in p dimensions needs a few
-hundred; a check whose observables take a simulation gives fewer).
+hundred; a check whose observables take a simulation gives fewer; a statistical check, 0: it is not
+searched).
 
 A researcher's own claim is one :func:`claim` call in a file loaded with ``maml-theory verify --load FILE``.
 """

@@ -391,7 +391,9 @@ def _run(
         if admissible:
             worst = max(admissible, key=lambda o: o.slack)
             verdict.worst_slack, verdict.worst_instance = worst.slack, _drawn(check.space, worst.params)
-        if search and admissible and failure is None:
+        # A search budget of 0 marks a statistical check: maximising a standard score over many points
+        # would only find the largest of many noise draws.
+        if search and check.search_budget and admissible and failure is None:
             starts = sorted(admissible, key=lambda o: -o.slack)[:SEARCH_STARTS]
             found = worst_case(check, starts)
             if found is not None:
