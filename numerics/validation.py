@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -99,3 +100,94 @@ def spd(name: str, value: object, d: int, *, semi: bool = False) -> np.ndarray:
     if lam_min < -1e-12 * scale or (not semi and lam_min <= 1e-12 * scale):
         raise ParameterError(name, allowed, f"a matrix with smallest eigenvalue {lam_min:.3g}")
     return a
+
+
+MEMORY_LIMIT = 20 * 2**30
+"""Bytes a run may plan to hold at once: this machine's 24 GiB less 4 GiB for the system, the interpreter and
+the other processes. Sizes whose estimated peak exceeds it are refused before anything is allocated."""
+
+TIME_LIMIT = 3600.0
+"""Seconds a run may be estimated to take: one hour on this 2-core machine. Larger sizes are refused before
+they start; an estimate only needs to tell an absurd size (hours or days) from a feasible one."""
+
+
+def bytes_text(n: float) -> str:
+    """``n`` bytes in GiB or MiB, e.g. "31.2 GiB"."""
+    return f"{n / 2**30:.3g} GiB" if n >= 2**30 else f"{n / 2**20:.3g} MiB"
+
+
+def duration_text(seconds: float) -> str:
+    """``seconds`` in the largest unit that keeps it at least 1: "1 hour", "3.25 hours", "41.82 days"."""
+    for unit, size in (("day", 86400.0), ("hour", 3600.0), ("minute", 60.0)):
+        if seconds >= size:
+            count = f"{seconds / size:.4g}"
+            return f"{count} {unit}{'' if count == '1' else 's'}"
+    return f"{seconds:.4g} s"
+
+
+def culprit(
+    values: Mapping[str, float],
+    typical: Mapping[str, float],
+    fits: Callable[[Mapping[str, float]], bool],
+    *,
+    integral: bool = False,
+) -> tuple[str, float | None]:
+    """The parameter to blame when ``values`` do not ``fit``, and the bound it must keep.
+
+    Of the parameters whose ``typical`` value, the others kept as given, fits, the one furthest from it (in
+    |log(value/typical)|) is named, with the value nearest to the given one that still fits, found by
+    bisection on the log scale between the two (one crossing is assumed; with ``integral`` an integer).
+    When no single parameter can be moved to fit, the furthest is named with the bound None. Only positive,
+    finite values take part (a zero or an infinite value is never what overflows or runs out of memory)."""
+
+    def distance(name: str) -> float:
+        return abs(math.log(values[name] / typical[name]))
+
+    names = [n for n, x in values.items() if 0 < x < math.inf and 0 < typical[n] < math.inf]
+    movable = [n for n in names if fits({**values, n: typical[n]})]
+    if not names:  # nothing positive and finite to move: the first parameter, without a bound
+        return next(iter(values)), None
+    name = max(movable or names, key=distance)
+    if not movable:
+        return name, None
+    if integral:
+        good, bad = int(typical[name]), int(values[name])
+        while abs(bad - good) > 1:
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if fits({**values, name: mid}) else (good, mid)
+        return name, good
+    good, bad = math.log(typical[name]), math.log(values[name])
+    for _ in range(64):
+        mid = (good + bad) / 2
+        good, bad = (mid, bad) if fits({**values, name: math.exp(mid)}) else (good, mid)
+    return name, math.exp(good)
+
+
+def within_budget(
+    sizes: Mapping[str, int],
+    typical: Mapping[str, int],
+    estimate: Callable[[Mapping[str, int]], tuple[float, float]],
+) -> None:
+    """:class:`ParameterError` when ``estimate(sizes)``, the (bytes, seconds) a run of these sizes is
+    estimated to need, exceeds :data:`MEMORY_LIMIT` or :data:`TIME_LIMIT`: called before anything is
+    allocated. The size named is :func:`culprit`'s (``typical`` values fit), with the largest value that
+    fits both limits, the others as given."""
+    memory, seconds = estimate(sizes)
+    over = []
+    if memory > MEMORY_LIMIT:
+        limit = f"{bytes_text(MEMORY_LIMIT)} (this machine has 24 GiB)"
+        over.append(f"about {bytes_text(memory)} of memory, over the limit of {limit}")
+    if seconds > TIME_LIMIT:
+        over.append(f"about {duration_text(seconds)} to run, over the limit of {duration_text(TIME_LIMIT)}")
+    if not over:
+        return
+
+    def fits(values: Mapping[str, float]) -> bool:
+        need = estimate(values)
+        return need[0] <= MEMORY_LIMIT and need[1] <= TIME_LIMIT
+
+    name, bound = culprit(sizes, typical, fits, integral=True)
+    allowed = (
+        "smaller, with other sizes too" if bound is None else f"at most {bound} with the other sizes as given"
+    )
+    raise ParameterError(name, f"{allowed}: these sizes would need {' and '.join(over)}", sizes[name])

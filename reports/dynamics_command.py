@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +75,10 @@ def load_arrays(path: str) -> dict[str, np.ndarray]:
             raise ValueError("one array (an .npy file), not an .npz archive of arrays")
         with loaded as f:
             arrays = {name: np.array(f[name]) for name in f.files}
-    except (OSError, ValueError) as e:
+    except EOFError:  # numpy's answer to an empty file
+        raise v.ParameterError("init", allowed, f"{path} (an empty file)") from None
+    # A truncated or corrupted archive: BadZipFile (not a zip, a bad CRC) or zlib.error (a compressed member).
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as e:
         raise v.ParameterError("init", allowed, f"{path} ({type(e).__name__}: {e})") from None
     if sorted(arrays) != sorted(_ARRAYS):
         raise v.ParameterError("init", allowed, f"{path} with arrays {sorted(arrays)}")
@@ -120,7 +125,13 @@ def dynamics(
     if lam_min is not None and out["method"] != "nal":
         predicted = predicted_rate(inst.alpha, inst.beta, lam_min)
     out["predicted_rate"] = predicted
+    out["fixed_tasks"] = inst.fixed_tasks
     return out
+
+
+IMPLIED_FIXED_TASKS = (
+    "--init FILE.npz fixes the task set to the file's heads (as --fixed-tasks): the same n tasks every round"
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         runs=count("runs", args.runs, low=1),
         arrays=arrays,
     )
+    if arrays is not None and not args.fixed_tasks:
+        result["note"] = IMPLIED_FIXED_TASKS
     # JSON has no inf or NaN (the curves carry null for them already): any other such number, a predicted
     # rate that overflows say, is written as a string ("-inf"), as everywhere in this tool's JSON.
     text = json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(inst, result)
@@ -166,6 +179,8 @@ def table(inst: Instance, r: dict) -> str:
     )
     rate = "—" if r["rate"] is None else f"{r['rate']:.6f}"
     lines.append(f"  rate per step over the last half: {rate}{predicted}")
+    if "note" in r:
+        lines.append(f"  note: {r['note']}")
     diverged = r["diverged"] if isinstance(r["diverged"], list) else [r["diverged"]]
     at = r["diverged_at"] if isinstance(r["diverged_at"], list) else [r["diverged_at"]]
     if any(diverged):

@@ -14,7 +14,9 @@ import math
 
 import numpy as np
 
+from maml_theory.numerics import validation as v
 from maml_theory.numerics.landscape.instances import EasyHard
+from maml_theory.numerics.landscape.montecarlo import EXCESS_RANGE, adapted_excess, cost
 from maml_theory.reports.arguments import count, json_number, number
 
 # flag, field, help
@@ -56,18 +58,39 @@ def instance_from(args: argparse.Namespace) -> EasyHard:
     return EasyHard(**given)
 
 
+def monte_carlo_budget(inst: EasyHard, n_tasks: int) -> None:
+    """:class:`ParameterError` (naming ``--mc`` or ``--d``) when a Monte Carlo of ``n_tasks`` tasks at
+    ``inst`` is estimated (:func:`montecarlo.cost`: the mixture's four d×d matrices, then the tasks) to need
+    more memory or time than :func:`validation.within_budget` allows; nothing is allocated before."""
+    sizes = {"mc": n_tasks, "d": inst.d}
+    typical = {"mc": 200_000, "d": EasyHard().d}
+    v.within_budget(sizes, typical, lambda s: cost(s["d"], 2, s["mc"], matrices=4))
+
+
 def compare(inst: EasyHard, n_tasks: int | None, seed: int) -> dict:
-    """The closed forms at ``inst`` and, with ``n_tasks``, their Monte Carlo estimates (a JSON-ready dict)."""
+    """The closed forms at ``inst`` and, with ``n_tasks``, their Monte Carlo estimates (a JSON-ready dict).
+
+    The Monte Carlo's size is checked first (:func:`monte_carlo_budget`), and its range against the closed
+    forms (:data:`montecarlo.EXCESS_RANGE`)."""
     # Imported here, so that the command line starts without compiling spec L's closed forms.
     from maml_theory.numerics.landscape import closed_form
-    from maml_theory.numerics.landscape.montecarlo import adapted_excess
 
+    if n_tasks is not None:
+        monte_carlo_budget(inst, n_tasks)
     forms = closed_form.easy_hard(inst)
     out: dict = {"instance": {k: json_number(v) for k, v in dataclasses.asdict(inst).items()}}
     # An unbounded ceiling (g_E = 0) is written as null.
     out.update({k: v if math.isfinite(v) else None for k, v in dataclasses.asdict(forms).items()})
     if n_tasks is None:
         return out
+    low, high = EXCESS_RANGE
+    for what, excess in (("E_m(w_MAML)", forms.excess_maml), ("E_m(w_NAL)", forms.excess_nal)):
+        if not low <= excess <= high:
+            reason = (
+                f"{what} = {excess:.3g} is outside [{low:g}, {high:g}], the excesses whose Monte Carlo "
+                "moments (fourth powers summed over the tasks) float64 holds"
+            )
+            raise v.ParameterError("mc", f"left out at this instance: {reason}", n_tasks)
     mix = inst.mixture()
     centre_h, centre_e = (t.center for t in mix.types)
     points = np.stack(

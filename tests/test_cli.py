@@ -4,6 +4,7 @@ import json
 import math
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -154,3 +155,87 @@ def test_derive_spec_r_method(capsys, method):
     ):
         assert ident + ":" in out
     assert ("R.reduced:" in out) == (method == "fo-anil")
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+@pytest.mark.parametrize(
+    ("argv", "flag", "bound"),
+    [
+        (["--alpha", "1e308"], "--alpha", 1.3e154),
+        (["--R", "1e200"], "--R", 1.03e155),
+        (["--sigma", "1e200"], "--sigma", 1.86e155),
+        (["--rho-hard", "1e308"], "--rho-hard", 4.39e103),
+        (["--m", "1e300", "--rho-hard", "1e5"], "--m", 4.31e299),
+    ],
+)
+def test_results_beyond_float64_are_refused_naming_the_parameter(capsys, argv, flag, bound, json_flag):
+    # These overflowed in the closed forms (OverflowError). RuntimeWarnings are errors in the tests, so
+    # none may be raised on the way either.
+    code, out, err = run(capsys, "landscape", *argv, *json_flag)
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith(f"maml-theory: error: {flag} must be at most {bound:.3g} with the other")
+    assert "exceeds float64's largest number" in lines[0]
+    assert lines[0].endswith(f"(got {argv[argv.index(flag) + 1]!r})")
+
+
+def test_the_range_bound_is_where_float64_ends():
+    # Just inside the bound the results are numbers; just outside they are refused.
+    inside, outside = EasyHard(alpha=1.3e154), EasyHard(alpha=1.31e154)
+    assert math.isfinite(easy_hard(inside).excess_nal)
+    with pytest.raises(ValueError, match=r"alpha must be at most 1\.3e"):
+        easy_hard(outside)
+
+
+def test_extreme_but_representable_instances_are_computed(capsys):
+    # ν_H = 1e308 made E_m an overflowing ∞ and G = ∞/∞ (a TypeError printing it). E_m is
+    # d g_H ν_H p_H ρ_H / 2 up to terms 1e-300 times smaller, g_H = (αρ_H − 1)² + α²ρ_H²(d + 1)/m = 0.8106.
+    code, out, err = run(capsys, "landscape", "--nu-hard", "1e308", "--json")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert data["excess_maml"] == pytest.approx(1e308 * (5 * 0.8106 * 0.8 * 0.1 / 2), rel=1e-12)
+    assert data["gain"] == pytest.approx(1.0, rel=1e-12)
+    # R = 1.5e154: R² overflows on the way though E_m does not. At R that large E_m is R² times a function of
+    # the other parameters (ν and σ add terms 1e-200 times smaller), so it matches R = 1.5e54 scaled by 1e200.
+    code, out, _ = run(capsys, "landscape", "--R", "1.5e154", "--json")
+    assert code == 0
+    big, small = json.loads(out), easy_hard(EasyHard(R=1.5e54))
+    assert big["excess_maml"] == pytest.approx(small.excess_maml * 1e200, rel=1e-12)
+    assert big["gain"] == pytest.approx(small.gain, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag", "reason"),
+    [
+        (["--mc", "1e12"], "--mc", "days to run, over the limit of 1 hour"),
+        (["--mc", "1e10", "--json"], "--mc", "hours to run, over the limit of 1 hour"),
+        (["--d", "100000", "--mc", "10"], "--d", "GiB of memory, over the limit of 20 GiB"),
+    ],
+)
+def test_monte_carlo_beyond_memory_or_time_is_refused_before_allocating(capsys, argv, flag, reason):
+    start = time.perf_counter()
+    code, out, err = run(capsys, "landscape", *argv)
+    assert time.perf_counter() - start < 2.0  # from the sizes alone (1e7 tasks took 17 s)
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith(f"maml-theory: error: {flag} must be at most ") and reason in lines[0], err
+
+
+def test_monte_carlo_outside_its_float64_range_is_refused(capsys):
+    # E_m = 1.6e307 is a number, but the Monte Carlo's fourth moments of it are not (they gave NaN ± NaN).
+    code, out, err = run(capsys, "landscape", "--nu-hard", "1e308", "--mc", "100")
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1
+    assert lines[0].startswith(
+        "maml-theory: error: --mc must be left out at this instance: E_m(w_MAML) = 1.62e+307"
+    )
+
+
+@pytest.mark.skipif(shutil.which("maml-theory") is None, reason="console script not installed")
+def test_console_script_prints_no_warning_at_extreme_values():
+    for argv in (["--alpha", "1e308"], ["--nu-hard", "1e308"], ["--alpha", "1e100", "--json"]):
+        done = subprocess.run(
+            ["maml-theory", "landscape", *argv], capture_output=True, text=True, check=False
+        )
+        assert "Traceback" not in done.stderr and "Warning" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == (done.returncode == 2)

@@ -1,12 +1,16 @@
 """``maml-theory dynamics``: the spec's qualitative picture, the JSON contract, --init, one-line errors."""
 
 import json
+import time
 
 import numpy as np
 import pytest
 
+from maml_theory.numerics.representation.dynamics import check_cost
 from maml_theory.numerics.representation.instances import Instance, draw_problem
+from maml_theory.numerics.validation import ParameterError
 from maml_theory.reports.cli import main
+from maml_theory.reports.dynamics_command import IMPLIED_FIXED_TASKS
 from maml_theory.reports.dynamics_command import dynamics as run_dynamics
 
 META = ("anil", "fo-anil", "maml", "fo-maml")
@@ -82,6 +86,8 @@ def test_init_file_round_trip(capsys, tmp_path):
     # The Python function behind the command, given the same arrays, reproduces it bit for bit.
     arrays = dict(np.load(path))
     again = run_dynamics("anil", Instance(d=6, k=2, n=4, T=30, init="given", fixed_tasks=True), arrays=arrays)
+    # Without --fixed-tasks the file's heads still fix the task set, and the output says so.
+    assert r.pop("note") == IMPLIED_FIXED_TASKS and r["fixed_tasks"] is True
     assert json.loads(json.dumps(again)) == r
     assert r["dist"][0] == pytest.approx(
         float(np.linalg.norm((np.eye(6) - p.B_star @ p.B_star.T) @ np.linalg.qr(p.B0)[0], 2))
@@ -186,14 +192,77 @@ def test_json_stays_json_and_seeds_keep_every_digit(capsys):
     assert a["dist"] != b["dist"]
 
 
-def test_sizes_beyond_memory_are_one_line(capsys):
-    code, _, err = dynamics(capsys, "--method", "anil", "--T", "1e11")
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "not enough memory" in err
+@pytest.mark.parametrize(
+    ("argv", "flag", "limit"),
+    [
+        (["--n", "1000000"], "--n", "GiB of memory, over the limit of 20 GiB"),
+        (["--T", "1e9"], "--T", "to run, over the limit of 1 hour"),
+        (["--T", "1e11"], "--T", "GiB of memory, over the limit of 20 GiB"),
+        (["--d", "1000000", "--init", "random"], "--d", "GiB of memory, over the limit of 20 GiB"),
+        (["--runs", "10", "--n", "100000"], "--n", "GiB of memory"),
+    ],
+)
+def test_sizes_beyond_memory_or_time_are_refused_before_allocating(capsys, argv, flag, limit):
+    # The estimate comes from the sizes alone: the refusal is immediate (--n 1000000 used to grow to 7.1 GB
+    # before numpy's MemoryError; --T 1e9 to allocate 1e9-long records and run for hours).
+    start = time.perf_counter()
+    code, _, err = dynamics(capsys, "--method", "anil", *argv)
+    assert time.perf_counter() - start < 2.0
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith(f"maml-theory: error: {flag} must be at most ") and limit in lines[0], err
+    assert f"(got {argv[argv.index(flag) + 1]!r})" in lines[0]
+
+
+def test_the_largest_size_named_fits(capsys):
+    # The bound in the message is the largest value that passes, the other sizes as given.
+    _, _, err = dynamics(capsys, "--method", "anil", "--T", "1e9")
+    largest = int(err.split("--T must be at most ")[1].split()[0])
+    assert largest > 1_000_000
+    check_cost(Instance(T=largest), 1)
+    with pytest.raises(ParameterError, match="T must be at most"):
+        check_cost(Instance(T=largest + 1), 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "(an empty file)"), (None, "BadZipFile"), (b"PK\x03\x04 not really", "BadZipFile")],
+)
+def test_an_empty_or_truncated_init_file_is_one_line(capsys, tmp_path, content, reason):
+    path = tmp_path / "start.npz"
+    if content is None:  # a valid archive cut short
+        good = _init_file(tmp_path, "good.npz")
+        content = open(good, "rb").read()[:-40]
+    path.write_bytes(content)
+    code, _, err = dynamics(capsys, "--method", "anil", "--init", str(path))
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("maml-theory: error: --init must be a readable .npz file") and str(path) in err
+    assert reason in lines[0]
+
+
+def test_an_init_file_without_fixed_tasks_says_the_task_set_is_fixed(capsys, tmp_path):
+    good = _init_file(tmp_path, "good.npz")
+    code, r, _ = dynamics(capsys, "--method", "anil", "--T", "2", "--init", good)
+    assert code == 0 and r["fixed_tasks"] is True and r["note"] == IMPLIED_FIXED_TASKS
+    code, r, _ = dynamics(capsys, "--method", "anil", "--T", "2", "--init", good, "--fixed-tasks")
+    assert code == 0 and r["fixed_tasks"] is True and "note" not in r
+    assert main(["dynamics", "--method", "anil", "--T", "2", "--init", good]) == 0
+    assert f"  note: {IMPLIED_FIXED_TASKS}" in capsys.readouterr().out.splitlines()
+    code, r, _ = dynamics(capsys, "--method", "anil", "--T", "2", "--init", "random")
+    assert code == 0 and r["fixed_tasks"] is False and "note" not in r
 
 
 def test_random_init_where_the_theory_init_is_out_of_reach(capsys):
     code, _, err = dynamics(capsys, "--method", "anil", "--d", "80", "--k", "5", "--T", "5")
-    assert code == 2 and "--init must be 'random' or given arrays" in err
-    assert len(err.strip().splitlines()) == 1
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    # Not just "must be random (got 'theory')": which start is out of reach, why, and what to pass instead.
+    assert "the theory's start (w_0 = 0, αB_0ᵀB_0 = I with dist(B_0, B_*)² < 0.9, drawn by rejection)" in err
+    assert "is out of reach: no uniformly random frame among the 100000 drawn met" in err
+    assert "--init random or --init FILE.npz" in err and "at d = 80, k = 5" in err
+    code, _, err = dynamics(capsys, "--method", "anil", "--d", "400")  # refused before drawing
+    assert (
+        code == 2 and "out of reach: a uniformly random frame meets dist² < 0.9 with probability below" in err
+    )
     code, r, _ = dynamics(capsys, "--method", "anil", "--d", "80", "--k", "5", "--T", "5", "--init", "random")
     assert code == 0 and len(r["dist"]) == 6

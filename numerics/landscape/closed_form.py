@@ -7,14 +7,18 @@ is an ordinary value.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from functools import cache
 
+import mpmath
 import numpy as np
 import scipy.linalg
 import sympy as sp
 
+from maml_theory.numerics import validation as v
 from maml_theory.numerics.compiled import numpy_function
 from maml_theory.numerics.landscape.instances import DegenerateInstance, EasyHard, Mixture
 from maml_theory.theory import matrix_forms as mf
@@ -52,40 +56,58 @@ class EasyHardForms:
 
 
 @cache
-def _easy_hard_functions():
+def _easy_hard_functions(module: str = "math"):
     """The two-type pieces, compiled separately so nothing large is simplified: the weight t_opt(γ),
-    the objective on the segment E(t; γ, η), and one step's γ = g(ρ) and η = n(ρ) in κ = 1/m."""
+    the objective on the segment E(t; γ, η), and one step's γ = g(ρ) and η = n(ρ) in κ = 1/m. ``module``:
+    "math" for floats, "mpmath" for mpmath numbers (the same expressions, in an unbounded exponent range)."""
     H, E = two_type.TYPES
     gamma, eta, rho = two_type.gamma, two_type.eta, two_type.rho
     shared = (M.d, two_type.p[H], two_type.p[E], rho[H], rho[E])
-    weight = sp.lambdify((*shared, gamma[H], gamma[E]), two_type.weight()["t_opt"], modules="math")
+    weight = sp.lambdify((*shared, gamma[H], gamma[E]), two_type.weight()["t_opt"], modules=module)
     segment = sp.lambdify(
         (*shared, two_type.nu[H], two_type.nu[E], two_type.R, two_type.t, gamma[H], gamma[E], eta[H], eta[E]),
         two_type.excess_on_segment().result,
-        modules="math",
+        modules=module,
     )
     g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
     n_m = two_type.noise_per_type()
     step = [_in_kappa(e) for e in (g_m, n_m)]
-    one_step = sp.lambdify((M.d, M.alpha, M.sigma, M.rho, kappa), step, modules="math")
+    one_step = sp.lambdify((M.d, M.alpha, M.sigma, M.rho, kappa), step, modules=module)
     g_args = (two_type.g[H], two_type.g[E])
-    ceiling = sp.lambdify(g_args, two_type.ceiling()["G_max"], modules="math")
+    ceiling = sp.lambdify(g_args, two_type.ceiling()["G_max"], modules=module)
     return weight, segment, one_step, ceiling
 
 
-def easy_hard(inst: EasyHard) -> EasyHardForms:
-    """λ, μ, E_m(w_NAL), E_m(w_MAML), G, and the ceiling (g_H + g_E)²/(4 g_H g_E) of §3.6e."""
-    weight, segment, one_step, gain_ceiling = _easy_hard_functions()
-    shared = (inst.d, inst.p_hard, inst.p_easy, inst.rho_hard, inst.rho_easy)
-    (g_h, n_h), (g_e, n_e) = (
-        one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m)) for r in (inst.rho_hard, inst.rho_easy)
-    )
+_OUTPUTS = (
+    "the weight λ",
+    "the weight μ",
+    "E_m(w_NAL)",
+    "E_m(w_MAML)",
+    "the gain G",
+    "the gain ceiling (g_H + g_E)²/(4 g_H g_E)",
+    "g_m(ρ_H)",
+    "g_m(ρ_E)",
+)
+"""What each field of :class:`EasyHardForms` is, in the words of a range error."""
+
+_SCALES = ("alpha", "rho_hard", "rho_easy", "nu_hard", "nu_easy", "sigma", "R", "d", "m", "m_train")
+"""The parameters of :class:`EasyHard` that set the size of the results (p_hard lies in [0, 1])."""
+
+_INTEGRAL = ("d", "m", "m_train")
+
+
+def _two_type(inst: EasyHard, module: str = "math") -> tuple:
+    """The fields of :class:`EasyHardForms` at ``inst``, evaluated with ``module``'s numbers."""
+    weight, segment, one_step, gain_ceiling = _easy_hard_functions(module)
+    num = float if module == "math" else mpmath.mpf
+    shared = tuple(num(x) for x in (inst.d, inst.p_hard, inst.p_easy, inst.rho_hard, inst.rho_easy))
+    alpha, sigma = num(inst.alpha), num(inst.sigma)
+    (g_h, n_h), (g_e, n_e) = (one_step(shared[0], alpha, sigma, r, num(_inverse(inst.m))) for r in shared[3:])
     (g_h_train, _), (g_e_train, _) = (
-        one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m_train))
-        for r in (inst.rho_hard, inst.rho_easy)
+        one_step(shared[0], alpha, sigma, r, num(_inverse(inst.m_train))) for r in shared[3:]
     )
     try:
-        lam = weight(*shared, 1.0, 1.0)
+        lam = weight(*shared, num(1), num(1))
         mu = weight(*shared, g_h_train, g_e_train)
     except ZeroDivisionError:
         raise DegenerateInstance(
@@ -93,14 +115,79 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
         ) from None
 
     def excess(t: float) -> float:
-        return segment(*shared, inst.nu_hard, inst.nu_easy, inst.R, t, g_h, g_e, n_h, n_e)
+        return segment(*shared, num(inst.nu_hard), num(inst.nu_easy), num(inst.R), t, g_h, g_e, n_h, n_e)
 
     e_nal, e_maml = excess(lam), excess(mu)
-    if e_maml <= 0.0:
+    if e_maml <= 0:
         raise DegenerateInstance("E_m(w_MAML) = 0: every task is solved exactly, so the gain is undefined")
     # A type solved exactly by one step (g = 0) leaves the ceiling unbounded.
     ceiling = gain_ceiling(g_h, g_e) if g_h > 0 and g_e > 0 else math.inf
-    return EasyHardForms(lam, mu, e_nal, e_maml, e_nal / e_maml, ceiling, g_h, g_e)
+    return lam, mu, e_nal, e_maml, e_nal / e_maml, ceiling, g_h, g_e
+
+
+def _in_float64(values: tuple) -> list[str]:
+    """The reasons why mpmath ``values`` of :func:`_two_type` cannot be float64 results (none: they can):
+    beyond float64's largest number, or a nonzero value below its smallest (but a weight, in [0, 1], is
+    then 0 to within that). An unbounded ceiling is a value, not an overflow."""
+    reasons = []
+    for i, (what, x) in enumerate(zip(_OUTPUTS, values, strict=True)):
+        if x == math.inf and i == 5:
+            continue
+        if abs(x) > sys.float_info.max:
+            reasons.append(f"{what} = {mpmath.nstr(x, 3)} exceeds float64's largest number, 1.8e308")
+        elif i > 1 and x != 0 and float(x) == 0.0:
+            reasons.append(f"{what} = {mpmath.nstr(x, 3)} is below float64's smallest number, 4.9e-324")
+    return reasons
+
+
+def _wide_range(inst: EasyHard) -> tuple:
+    """The fields at ``inst`` where floats overflowed on the way: evaluated in mpmath (53 bits, an unbounded
+    exponent range), returned as floats where float64 holds them, else :class:`ParameterError` naming the
+    parameter furthest from its default among those whose default, the others as given, would bring every
+    result into float64's range, with the bound it must keep (:func:`validation.culprit`)."""
+    with mpmath.workprec(53):
+        values = _two_type(inst, "mpmath")
+        reasons = _in_float64(values)
+        if not reasons:
+            return tuple(float(x) for x in values)
+        given = {k: getattr(inst, k) for k in _SCALES}
+        typical = {k: getattr(EasyHard(), k) for k in _SCALES}
+
+        def fits(scales: dict) -> bool:
+            args = {k: math.floor(x) if k in _INTEGRAL and math.isfinite(x) else x for k, x in scales.items()}
+            try:
+                return not _in_float64(_two_type(dataclasses.replace(inst, **args), "mpmath"))
+            except (DegenerateInstance, v.ParameterError):
+                return False
+
+        name, bound = v.culprit(given, typical, fits)
+    if bound is None:
+        allowed = "in a range where float64 holds the results"
+    else:
+        side = "at most" if bound < given[name] else "at least"
+        shown = f"{math.floor(bound) if name in _INTEGRAL else bound:.3g}"
+        allowed = f"{side} {shown} with the other parameters as given"
+    raise v.ParameterError(name, f"{allowed}: here {reasons[0]}", given[name])
+
+
+def easy_hard(inst: EasyHard) -> EasyHardForms:
+    """λ, μ, E_m(w_NAL), E_m(w_MAML), G, and the ceiling (g_H + g_E)²/(4 g_H g_E) of §3.6e.
+
+    Evaluated in floats; where an intermediate overflows (a float power raises OverflowError, a product
+    becomes ∞, an ∞/∞ NaN) or underflows (a zero E_m(w_MAML) or weight denominator), once more in mpmath
+    (:func:`_wide_range`): the results if float64 holds them, else :class:`ParameterError` with the reason.
+    """
+    try:
+        values = _two_type(inst)
+    except (OverflowError, DegenerateInstance):
+        values = _wide_range(inst)
+    # The ceiling alone may be infinite, and only where a type is solved exactly (g = 0).
+    unbounded = min(values[6], values[7]) == 0.0 and values[5] == math.inf
+    if not all(math.isfinite(x) for x in values[:5] + values[6:]) or not (
+        unbounded or math.isfinite(values[5])
+    ):
+        values = _wide_range(inst)
+    return EasyHardForms(*values)
 
 
 @cache

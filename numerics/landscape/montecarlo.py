@@ -47,6 +47,47 @@ in the working arrays). About 1 MiB per array keeps numpy's temporaries in cache
 the benchmark instance, chunks eight times larger ran three times slower. Results depend on the
 seed and on this budget, never on the machine."""
 
+TASK_SECONDS = 3.5e-6
+"""Measured seconds a task of the isotropic sampler (Σ = ρI) takes at two points, in full chunks: 1e6 tasks of
+the default easy/hard instance in 3.5 s on this 2-core machine (shared), about the same at any m."""
+
+CHUNK_SECONDS = 5e-4
+"""Measured seconds a chunk costs besides its tasks (the multinomial draw, one sampler call per type, the
+moment merge): 2000 one-task chunks of the default instance took 1.1 s."""
+
+EIGH_SECONDS = 6.2e-10
+"""Seconds per d³ of the eigendecomposition that validating one d×d matrix of a mixture takes (numpy's
+eigvalsh: 5 s at d = 2000 on this machine)."""
+
+MATRIX_BYTES = 26
+"""Peak bytes per entry and d×d matrix of a mixture while it is built and validated (the matrix, its
+validated copy, the temporaries of the symmetry and eigenvalue checks): the four matrices of a two-type
+mixture at d = 3000 peaked at 0.92 GB, 26 bytes per entry and matrix."""
+
+WORKING_ARRAYS = 8
+"""Arrays of a chunk's size alive at once while it is drawn (the draws, their products and the excesses),
+an upper count for the memory estimate."""
+
+
+def cost(d: int, q: int, n_tasks: int, matrices: int, chunk: int = CHUNK) -> tuple[float, float]:
+    """Estimated peak bytes and seconds of a Monte Carlo of ``n_tasks`` tasks at q points on a mixture of
+    isotropic types with ``matrices`` d×d matrices in all (2 per type: Σ and V): building and validating
+    the matrices, then the tasks in chunks (:func:`adapted_excess`), from the measured constants above."""
+    entries = _isotropic_entries(q, d)
+    per_chunk = max(1, chunk // entries)
+    memory = matrices * MATRIX_BYTES * d * d + 8 * WORKING_ARRAYS * per_chunk * entries
+    seconds = (
+        matrices * EIGH_SECONDS * d**3 + TASK_SECONDS * n_tasks + CHUNK_SECONDS * -(-n_tasks // per_chunk)
+    )
+    return float(memory), float(seconds)
+
+
+EXCESS_RANGE = (1e-150, 1e70)
+"""The per-point excesses E_m whose Monte Carlo float64 carries: the estimate sums fourth powers of per-task
+excesses over up to about 1e9 tasks, and a task's excess can be about 1e3 times the mean, so
+1e9 · (1e3 E)⁴ stays below float64's 1.8e308 for E ≤ 1e70; the squares behind the standard error stay normal
+numbers (above 2.2e-308) for (E/1e3)² with E ≥ 1e-150."""
+
 # (rng, n) ↦ an array whose first axis holds n freshly drawn tasks.
 _Sampler = Callable[[np.random.Generator, int], np.ndarray]
 # A sampler of per-task excesses and the float64 entries a task takes in its working arrays.
@@ -124,7 +165,7 @@ def _frame_coordinates(t: TaskType, W: np.ndarray, rho: float) -> tuple[_Sampler
     """
     q, d = W.shape
     r = min(q, d)
-    f = 1 if q == 1 else (r + 1 if r < d else r)
+    f = _frame_dimension(q, d)
     # The rows of vh are an orthonormal basis of R^d whose first r hold every w_p − c.
     _, _, vh = np.linalg.svd(W - t.center)
     offsets = (W - t.center) @ vh[:r].T  # (q, r)
@@ -153,6 +194,18 @@ def _frame_coordinates(t: TaskType, W: np.ndarray, rho: float) -> tuple[_Sampler
     return draw, f
 
 
+def _frame_dimension(q: int, d: int) -> int:
+    """The dimension f of :func:`_frame_coordinates`' frame for q points in R^d."""
+    r = min(q, d)
+    return 1 if q == 1 else (r + 1 if r < d else r)
+
+
+def _isotropic_entries(q: int, d: int) -> int:
+    """The float64 entries a task of :func:`_isotropic_sampler` takes in its working arrays."""
+    f = _frame_dimension(q, d)
+    return d + (f + 1) * (f + 1 + q)
+
+
 def _isotropic_sampler(t: TaskType, W: np.ndarray, alpha: float, sigma: float, m: float) -> _Plan:
     """Per-task excesses (n, q) for Σ = ρ I by the frame reduction of the module docstring."""
     q, d = W.shape
@@ -178,7 +231,7 @@ def _isotropic_sampler(t: TaskType, W: np.ndarray, alpha: float, sigma: float, m
         active = a + step * np.einsum("nij,nqi->nqj", t_active[:, :, 1:], t_gamma)
         return 0.5 * (np.sum(active * active, axis=2) + step**2 * rest_sq)
 
-    return draw, d + (f + 1) * (f + 1 + q)
+    return draw, _isotropic_entries(q, d)
 
 
 def _general_sampler(t: TaskType, W: np.ndarray, alpha: float, sigma: float, m: float) -> _Plan:
@@ -291,7 +344,15 @@ def adapted_excess(
         make = _isotropic_sampler if isotropic else _general_sampler
         plans.append(make(t, points, mixture.alpha, mixture.sigma, m))
     samplers = [draw for draw, _ in plans]
-    per_chunk = max(1, chunk // max(entries for _, entries in plans))
+    entries = max(e for _, e in plans)
+    per_chunk = max(1, chunk // entries)
+    # A chunk holds at least one task: a general Σ's task alone draws m·d normals, which may not fit.
+    needs = 8 * WORKING_ARRAYS * per_chunk * entries
+    if needs > v.MEMORY_LIMIT:
+        largest = (v.MEMORY_LIMIT / (8 * WORKING_ARRAYS) - d * q) / (d + q)
+        limit = v.bytes_text(v.MEMORY_LIMIT)
+        what = f"one task's draws need about {v.bytes_text(needs)}, over the limit of {limit}"
+        raise v.ParameterError("m", f"at most {math.floor(largest)} at d = {d}: {what}", m)
     probs = [t.prob for t in mixture.types]
 
     moments = _Moments.empty(q)

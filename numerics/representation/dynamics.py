@@ -15,12 +15,77 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from maml_theory.numerics import validation as v
-from maml_theory.numerics.representation.instances import Instance, draw_problem
-from maml_theory.numerics.representation.simulate import Trajectory, simulate
+from maml_theory.numerics.representation.instances import _CANDIDATES_PER_BATCH, Instance, draw_problem
+from maml_theory.numerics.representation.simulate import (
+    _BLOCK_ENTRIES,
+    _BLOCK_STEPS,
+    NAIVE_MAX_NUMBERS,
+    Trajectory,
+    simulate,
+)
 
 ROUND_OFF_FLOOR = 1e-12
 """dist values at or below this are round-off (float64 principal angles bottom out near 1e-15); the fitted
 rate ignores them, or it would report the floor's flatness as slow convergence."""
+
+
+STEP_SECONDS = 4e-5
+"""Measured seconds of one population step per run at small n (the call overhead): 1e6 steps of one default
+ANIL run took 19 s, of four runs 165 s on this 2-core machine (shared)."""
+
+TASK_SECONDS = 1.8e-8
+"""Measured seconds per task, run and entry of r×k (r = min(d, 2k)) of a population step: n = 1000 tasks at
+k = 3 took 0.32 ms a step for one run and 3.3 ms for ten."""
+
+SAMPLE_SECONDS = 2.5e-8
+"""Measured seconds per random number of a naive finite-sample round (n(m_in + m_out)(d + 1) of them):
+0.43 ms a step at d = n = m_in = m_out = 20."""
+
+PROJECTED_SECONDS = 3e-7
+"""Seconds per task, run and entry of d·k + (2k + 1)² of a projected finite-sample round (MAML draws n·d
+normals): 84 ms a step at d = 1000, n = 100, k = 3 (1.7 ms at d = 100: an upper estimate there)."""
+
+RECORD_BYTES = (125, 110)
+"""Measured bytes a step of the records takes (peak over baseline): 125 per run (the (R, T+1) arrays of
+:func:`~.simulate.simulate` and of :func:`summary`) and 110 per value of each summary curve (a Python float in
+a list, its JSON text): 324 MB for one run of 1e6 steps printed as JSON, 1.03 GB for four."""
+
+
+def cost(sizes: Mapping[str, int]) -> tuple[float, float]:
+    """Estimated peak bytes and seconds of :func:`run` for ``sizes`` d, k, n, T, runs and, for a finite-sample
+    instance, m_in and m_out: the records of T + 1 steps (:data:`RECORD_BYTES`), the problem and the
+    theory initialisation's candidates, the arrays of a block of steps as
+    :func:`~.simulate.simulate` allocates them (population heads and targets, or a round's batches or their
+    projections) with the temporaries of a step, and the measured per-step times above."""
+    d, k, n, T, R = (sizes[key] for key in ("d", "k", "n", "T", "runs"))
+    curves = 2 if R == 1 else 6
+    memory = (T + 1) * (RECORD_BYTES[0] * R + RECORD_BYTES[1] * curves)
+    memory += 8 * (8 * R * d * k + 3 * _CANDIDATES_PER_BATCH * d * k)
+    r = min(d, 2 * k)
+    if "m_in" not in sizes:
+        block = max(1, min(T, _BLOCK_STEPS, _BLOCK_ENTRIES // (R * r * k)))
+        memory += 8 * (block * R * n * (k + r) + 8 * R * n * r + 4 * block * R * r * k)
+        return float(memory), T * (STEP_SECONDS * R + TASK_SECONDS * R * n * r * k)
+    m = sizes["m_in"] + sizes["m_out"]
+    block = max(1, min(T, _BLOCK_STEPS, _BLOCK_ENTRIES // (R * d * k)))
+    memory += 8 * 2 * block * R * d * k
+    numbers = n * m * (d + 1)
+    if numbers <= NAIVE_MAX_NUMBERS:
+        memory += 8 * 3 * R * numbers
+        return float(memory), T * (STEP_SECONDS * R + SAMPLE_SECONDS * R * numbers)
+    p = r + 1
+    memory += 8 * 4 * R * n * (2 * p * p + 3 * d)
+    return float(memory), T * (STEP_SECONDS * R + PROJECTED_SECONDS * R * n * (d * k + p * p))
+
+
+def check_cost(inst: Instance, runs: int) -> None:
+    """:class:`ParameterError` naming the size (d, k, n, T, runs, m_in or m_out) to reduce when :func:`cost`
+    exceeds the memory or time a run may take (:func:`validation.within_budget`): before anything is drawn."""
+    sizes = {"d": inst.d, "k": inst.k, "n": inst.n, "T": max(inst.T, 1), "runs": runs}
+    typical = {"d": 20, "k": 3, "n": 20, "T": 300, "runs": 1, "m_in": 20, "m_out": 20}
+    if inst.finite:
+        sizes.update(m_in=inst.m_in, m_out=inst.m_out)
+    v.within_budget(sizes, typical, cost)
 
 
 def run(
@@ -39,6 +104,7 @@ def run(
     """
     seed = v.integer("seed", seed, low=0)
     runs = v.integer("runs", runs, low=1)
+    check_cost(inst, runs)
     streams = np.random.default_rng(seed).spawn(runs)
     if arrays is not None:
         problem = draw_problem(inst, streams[0], arrays)

@@ -220,12 +220,8 @@ def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) 
     """
     bound = acceptance_bound(inst.d, inst.k)
     if bound * THEORY_INIT_DRAWS < HOPELESS:
-        raise v.ParameterError(
-            "init",
-            f"'random' or given arrays (on the command line: random or FILE.npz) at d = {inst.d}, "
-            f"k = {inst.k}: a uniformly random frame meets the theory's dist(B_0, B_*)² < {DIST0_SQ_MAX} "
-            f"with probability below {bound:.1e}",
-            inst.init,
+        raise _out_of_reach(
+            inst, f"a uniformly random frame meets dist² < {DIST0_SQ_MAX} with probability below {bound:.1e}"
         )
     for _ in range(math.ceil(THEORY_INIT_DRAWS / _CANDIDATES_PER_BATCH)):
         candidates = rng.standard_normal((_CANDIDATES_PER_BATCH, inst.d, inst.k))
@@ -239,11 +235,18 @@ def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) 
             if ok.size:
                 return _frame(G[ok[0]])
             start, chunk = start + chunk, 2 * chunk
-    raise v.ParameterError(
+    raise _out_of_reach(
+        inst, f"no uniformly random frame among the {THEORY_INIT_DRAWS} drawn met dist² < {DIST0_SQ_MAX}"
+    )
+
+
+def _out_of_reach(inst: Instance, reason: str) -> v.ParameterError:
+    """The error of a theory initialisation that rejection sampling cannot reach at ``inst``'s d and k."""
+    return v.ParameterError(
         "init",
-        f"'random' or given arrays (on the command line: random or FILE.npz) at d = {inst.d}, k = {inst.k}: "
-        "no uniformly random frame among "
-        f"{THEORY_INIT_DRAWS} met the theory's dist(B_0, B_*)² < {DIST0_SQ_MAX}",
+        f"'random' or given arrays (--init random or --init FILE.npz) at d = {inst.d}, k = {inst.k}, where "
+        f"the theory's start (w_0 = 0, αB_0ᵀB_0 = I with dist(B_0, B_*)² < {DIST0_SQ_MAX}, drawn by "
+        f"rejection) is out of reach: {reason}",
         inst.init,
     )
 
