@@ -186,7 +186,7 @@ def _claims_section(verdicts: list[engine.Verdict], quick: bool) -> str:
     mode = f"{INSTANCES[quick]} random instances per claim" + (
         "; quick report: no worst-case or boundary search, minute-long proofs skipped" if quick else ""
     )
-    widths = (0.23, 0.11, 0.08, 0.05, 0.10, 0.27)  # of \textwidth; with the column gaps, 0.99 of it
+    widths = (0.22, 0.13, 0.12, 0.05, 0.10, 0.22)  # of \textwidth; with the column gaps, 0.99 of it
     columns = "".join(rf">{{\raggedright\arraybackslash}}p{{{w}\textwidth}}" for w in widths)
     head = (
         f"{{\\small\\begin{{longtable}}{{{columns}}}\n\\toprule\n"
