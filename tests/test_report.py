@@ -111,8 +111,28 @@ def test_rewrites_are_checked_and_a_wrong_one_is_flagged() -> None:
 def test_long_sums_break_between_summands() -> None:
     x = sp.symbols("x0:40")
     rows = tex.lines(sp.Add(*x))
-    assert len(rows) > 1 and all(len(r) <= tex.LINE + 10 for r in rows)
+    assert len(rows) > 1 and all(tex.width(r) <= tex.LINE for r in rows)
     assert sp.sympify(" + ".join(r.replace("_{", "").replace("}", "") for r in rows)) == sp.Add(*x)
+
+
+def test_long_summands_are_named_once_each_and_put_back_exactly() -> None:
+    # A product of long sums: every summand of the result and of each definition fits a line, each name is
+    # defined once, and putting the definitions back gives the expression itself.
+    a, b = sp.symbols("a b")
+    long_sum = sp.Add(*sp.symbols("y0:45"))
+    # The same long sum in two summands: naming it in the first must rename it in the second too.
+    expr = a * long_sum * (b + long_sum**2) + b * long_sum + sp.Add(*sp.symbols("x0:30"))
+    short, definitions = tex.named(expr)
+    names = [n for n, _ in definitions]
+    assert names and len(set(names)) == len(names)
+    assert not any(d in names for _, d in definitions)  # no name merely renames another
+    for e in (short, *(d for _, d in definitions)):
+        assert all(tex.width(tex.latex(t)) <= tex.WIDE for t in tex._terms(e))
+    back = short
+    for _ in names:
+        back = back.xreplace(dict(definitions))
+    assert sp.expand(back - expr) == 0
+    assert tex.named(sp.Add(*sp.symbols("x0:30"))) == (sp.Add(*sp.symbols("x0:30")), [])  # nothing to name
 
 
 def test_report_command_without_tex_says_what_to_install(tmp_path, monkeypatch, capsys) -> None:

@@ -127,8 +127,17 @@ def math(s: str) -> str:
     return "".join(ch if ch.isascii() else "{" + UNICODE[ch] + "}" for ch in s)
 
 
-LINE = 150
-"""Characters of LaTeX source per displayed line: a rough proxy for the printed width of an A4 text column."""
+LINE = 80
+"""Printed characters (:func:`width`) per displayed line: about an A4 text column of 10 pt mathematics."""
+
+
+def width(source: str) -> int:
+    """About how many characters LaTeX mathematics ``source`` prints: a command (\\alpha, \\hat) counts one,
+    sizing (\\left, \\right), braces and spaces none; a fraction's parts count side by side (an overestimate
+    of its width, which errs towards shorter lines)."""
+    s = re.sub(r"\\(left|right)\b", "", source)
+    s = re.sub(r"\\[A-Za-z]+", "x", s)
+    return len(re.sub(r"[{}\s]", "", s))
 
 
 def _terms(expr: sp.Basic) -> list[sp.Basic]:
@@ -169,14 +178,13 @@ def named(expr: sp.Basic) -> tuple[sp.Basic, list[tuple[sp.Basic, sp.Basic]]]:
     todo: list[sp.Basic | None] = [None]
     while todo:
         key = todo.pop()
-        for term in _terms(exprs[key]):
-            while len(latex(term)) > WIDE and (candidates := _subterms(term)):
-                longest = max(candidates, key=lambda s: len(latex(s)))
-                name = _name(len(exprs), longest)
-                exprs = {k: e.xreplace({longest: name}) for k, e in exprs.items()}
-                exprs[name] = longest
-                term = term.xreplace({longest: name})
-                todo.append(name)
+        # The summands are read afresh after each naming: a name replaces its subexpression everywhere.
+        while wide := [t for t in _terms(exprs[key]) if width(latex(t)) > WIDE and _subterms(t)]:
+            longest = max(_subterms(wide[0]), key=lambda s: width(latex(s)))
+            name = _name(len(exprs), longest)
+            exprs = {k: e.xreplace({longest: name}) for k, e in exprs.items()}
+            exprs[name] = longest
+            todo.append(name)
     order: list[sp.Basic] = []
 
     def visit(e: sp.Basic) -> None:
@@ -195,7 +203,7 @@ def lines(expr: sp.Basic) -> list[str]:
     rows: list[str] = []
     for term in map(latex, _terms(expr)):
         signed = term if term.startswith("-") else "+ " + term
-        if rows and len(rows[-1]) + len(signed) <= LINE:
+        if rows and width(rows[-1]) + width(signed) <= LINE:
             rows[-1] += " " + signed
         else:
             rows.append(signed)
