@@ -72,6 +72,16 @@ class Evaluation:
 
 @dataclass(frozen=True, eq=False)
 class Claim:
+    """One claim: see the module docstring. The statement is printed from the relations, never typed:
+
+    >>> G, R = sp.symbols("G R", positive=True)
+    >>> claim = Claim("U.example", "a bound", "a conjecture", Provenance.ABSTRACT, "", sp.Le(G, 1 + R**2))
+    >>> claim.statement
+    'G ≤ R^2 + 1'
+    >>> claim.evaluate({"G": 2.0, "R": 1.5}).holds
+    True
+    """
+
     id: str
     title: str
     source: str

@@ -9,7 +9,7 @@ quantity reads the same in ``maml-theory derive``, a claim's statement and the r
 >>> import sympy as sp
 >>> a, r = sp.symbols("alpha rho_H", positive=True)
 >>> text(sp.Le((1 - a * r) ** 2, 1))
-'(-α*ρ_H + 1)^2 ≤ 1'
+'(-α·ρ_H + 1)^2 ≤ 1'
 >>> latex(sp.MatrixSymbol("B_perp", 3, 2).T * sp.MatrixSymbol("B_{*}", 3, 2))
 'B_{\\\\perp}^{\\\\top} B_{*}'
 """

@@ -176,6 +176,11 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
     Evaluated in floats; where an intermediate overflows (a float power raises OverflowError, a product
     becomes ∞, an ∞/∞ NaN) or underflows (a zero E_m(w_MAML) or weight denominator), once more in mpmath
     (:func:`_wide_range`): the results if float64 holds them, else :class:`ParameterError` with the reason.
+
+    >>> from maml_theory.numerics.landscape.instances import EasyHard
+    >>> forms = easy_hard(EasyHard())  # d = 5, α = 1, p_H = 0.8, ρ_H = 0.1, ρ_E = 1, R = 5, m = 100
+    >>> round(forms.gain, 5), round(forms.weight_hard_maml, 6), round(forms.weight_hard_nal, 6)
+    (3.30554, 0.843848, 0.285714)
     """
     try:
         values = _two_type(inst)

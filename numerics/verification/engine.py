@@ -347,7 +347,15 @@ def verify(
     check: Check | None = None,
 ) -> Verdict:
     """The verdict on ``claim`` (module docstring), checked by ``check`` (default: the one bound to it).
-    Exceptions other than KeyboardInterrupt become ``error``."""
+    Exceptions other than KeyboardInterrupt become ``error``.
+
+    >>> import maml_theory.numerics.landscape.checks  # registers spec L's claims and binds their checks
+    >>> from maml_theory.theory.claims import registered
+    >>> (claim,) = registered("L.gain.ceiling")
+    >>> verdict = verify(claim, instances=20, search=False)
+    >>> verdict.status, verdict.instances
+    ('proved', 20)
+    """
     start = time.perf_counter()
     verdict = Verdict(claim.id, claim.title, claim.source, str(claim.provenance), claim.statement)
     try:
