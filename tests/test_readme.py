@@ -2,6 +2,8 @@
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,32 @@ def test_readme_example_output(capsys, command, expected):
     main(argv[1:])
     out = capsys.readouterr()
     assert (out.out + out.err) == expected
+
+
+VERIFY = re.search(r"A run over everything.*?```text\n(.*?)```", README.read_text(), flags=re.S).group(1)
+
+
+def _timeless(line: str) -> str:
+    """A verify output line without what depends on the machine: the seconds column, the total time."""
+    line = re.sub(r"\s+\d+\.\d+ s$", "", line)
+    return re.sub(r" in \d+(\.\d+)? s:", " in _ s:", line)
+
+
+@pytest.mark.slow
+def test_readme_verify_excerpt_is_what_verify_prints():
+    # The whole run (cold, about a minute on two cores): every line of the excerpt, in order, but for times.
+    done = subprocess.run(
+        [sys.executable, "-m", "maml_theory.reports.cli", "verify"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    printed = [_timeless(line) for line in done.stdout.splitlines()]
+    at = 0
+    for line in VERIFY.splitlines():
+        if line == "...":
+            continue
+        want = _timeless(line)
+        assert want in printed[at:], f"not printed (in order): {want}"
+        at = printed.index(want, at) + 1

@@ -314,7 +314,7 @@ def boundary(check: Check, name: str, limit: float, rng: np.random.Generator, n:
     ]
     return {
         "parameter": name,
-        "dropped": [str(h) for h in check.claim.uncertain],
+        "dropped": [notation.text(h) for h in check.claim.uncertain],
         "tried": len(tried),
         "tried_up_to": max((o.params[name] for o in tried), default=None),
         "holds_up_to": max(holding, default=None),
