@@ -25,7 +25,7 @@ from maml_theory.theory.claims import registered
 from maml_theory.theory.derivation import Derivation
 from maml_theory.theory.representation import model as R
 
-TEX_PACKAGES = "texlive-latex-recommended texlive-latex-extra latexmk"
+TEX_PACKAGES = "texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk"
 """Debian packages that compile the report."""
 
 INSTANCES = {False: 100, True: 10}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -64,6 +65,15 @@ def test_quick_report_typesets_cleanly(quick_report) -> None:
     for bad in ("¡", "¿", "character expression", "maml-theory derive prints it"):
         assert bad not in text, bad
     assert "resizebox" not in quick_report.tex.read_text()
+
+
+def test_the_tex_packages_are_named_alike_everywhere() -> None:
+    # The report's message, the README and CI's install line name the same Debian packages.
+    root = Path(__file__).resolve().parents[1]
+    ci = (root / ".ci" / "run").read_text()
+    installed = set(re.search(r"apt-get install[^\n]*\\\n\s*([^>]*)>", ci).group(1).split())
+    assert installed == set(report.TEX_PACKAGES.split()) | {"poppler-utils"}
+    assert report.TEX_PACKAGES in " ".join((root / "README.md").read_text().split())
 
 
 def test_without_latexmk_the_tex_is_written_and_the_packages_named(tmp_path, monkeypatch) -> None:
