@@ -101,6 +101,18 @@ def _equal_matrices(derived: sp.Basic, stated: sp.Basic, how: str, symmetric: tu
 
 
 def _register_all() -> None:
+    _moments()
+    _one_task()
+    _solutions()
+    _two_types()
+    _gain_shape()
+    _gain_bounds()
+    _gain_extremes()
+    _gain_extensions()
+
+
+def _moments() -> None:
+    """Gaussian moments (§3.1): Isserlis, the sample sandwich, the Wishart second moment."""
     A_ = sp.MatrixSymbol("A", M.d, M.d)
     Sig = M.Sigma
     gx = Gaussian(M.x, Sig)
@@ -157,6 +169,10 @@ def _register_all() -> None:
             ),
         )
     )
+
+
+def _one_task() -> None:
+    """One task (§1, §3.2): its loss, its adapted excess and the isotropic hardness factor."""
     register(
         Claim(
             "L.loss.population",
@@ -207,6 +223,10 @@ def _register_all() -> None:
             ),
         )
     )
+
+
+def _solutions() -> None:
+    """The minimisers of a mixture (§3.3) and why MAML never loses when trained as tested (§3.4)."""
     register(
         Claim(
             "L.solution.minimisers",
@@ -255,6 +275,9 @@ def _register_all() -> None:
         )
     )
 
+
+def _two_types() -> None:
+    """Two isotropic types (§3.5): the weights, the excesses, the gain."""
     lam_stated, mu_stated = u_H / S, u_H * g_H / A
     register(
         Claim(
@@ -306,6 +329,10 @@ def _register_all() -> None:
             prove=lambda: _zero(gain_g() - _spelled(gain_stated), "derived G minus stated, simplify"),
         )
     )
+
+
+def _gain_shape() -> None:
+    """Where the gain is 1, and how it moves with the parameters (§3.6a–c)."""
     register(
         Claim(
             "L.gain.equal_hardness",
@@ -358,6 +385,10 @@ def _register_all() -> None:
                 ),
             )
         )
+
+
+def _gain_bounds() -> None:
+    """The far-apart limit (§3.6d) and the ceiling (§3.6e)."""
     limit_stated = 1 + u_H * u_E * (g_H - g_E) ** 2 / (S**2 * g_H * g_E)
     register(
         Claim(
@@ -392,6 +423,10 @@ def _register_all() -> None:
             ),
         )
     )
+
+
+def _gain_extremes() -> None:
+    """Easy tasks solved in one step (§3.6f) and any mixture (§3.6g)."""
     one_step_stated = 1 + (p_E * rho_E) ** 2 * R**2 / ((p_H * rho_H + p_E * rho_E) ** 2 * M.d * nu_H)
     register(
         Claim(
@@ -416,6 +451,10 @@ def _register_all() -> None:
             sp.Le(G, sp.Symbol("g_max") / sp.Symbol("g_min")),
         )
     )
+
+
+def _gain_extensions() -> None:
+    """Few samples (§3.6h), rescaling (§3.6i) and several adaptation steps (§3.6j)."""
     g_star = (M.d + 1) / (M.m + M.d + 1)
     g_min = sp.Symbol("g_star", positive=True)
     register(

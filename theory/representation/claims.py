@@ -104,6 +104,17 @@ def _stated_c(method: str) -> sp.Basic:
 
 
 def _register_all() -> None:
+    _updates()
+    _heads()
+    _reduced()
+    _expected()
+    _rates()
+    _register_theorem()
+    _scale()
+
+
+def _updates() -> None:
+    """The updates at w = 0 (§3) and the wrong-subspace factor C of each method (§4.1)."""
     for method in R.METHODS:
         b_stated, w_stated = STATED_W0[method]
         register(
@@ -136,6 +147,10 @@ def _register_all() -> None:
                 ),
             )
         )
+
+
+def _heads() -> None:
+    """Task diversity in the adapted heads, the zero head, NAL frozen (§4.2–4.4)."""
     register(
         Claim(
             "R.diversity",
@@ -174,6 +189,10 @@ def _register_all() -> None:
             ),
         )
     )
+
+
+def _reduced() -> None:
+    """FO-ANIL's reduced k×k dynamics and its fixed point (§3)."""
     A_, E_ = R.A, R.E
     a_next = A_ + b * a * (R.Ik - a * A_ * A_.T) * R.Lam * A_
     e_next = E_ * (R.Ik - b * a**2 * A_.T * R.Lam * A_)
@@ -203,6 +222,10 @@ def _register_all() -> None:
             prove=_fixed_point_proof,
         )
     )
+
+
+def _expected() -> None:
+    """The expected finite-sample updates: their population limit, no bias from the outer batch."""
     for method, zero_head in EXPECTED.items():
         where = "at w = 0" if zero_head else "at general w"
         slow = method in SLOW_EXPECTATIONS
@@ -234,7 +257,10 @@ def _register_all() -> None:
                 shares=f"expected update of {method}",
             )
         )
-    # Fresh names: the proof lambdas above close over a_next and e_next, which must not be rebound.
+
+
+def _rates() -> None:
+    """The per-step contraction (§4.5) and the asymptotic rate (§4.6)."""
     norm_e, norm_e_next, lam_lo, lam_hi = sp.symbols(
         "E_norm E_next_norm lambda_min lambda_max", nonnegative=True
     )
@@ -264,7 +290,10 @@ def _register_all() -> None:
             sp.Eq(rate, 1 - b * a * lam_lo),
         )
     )
-    _register_theorem()
+
+
+def _scale() -> None:
+    """Scale invariance (§4.7)."""
     c = sp.Symbol("c", positive=True)
     register(
         Claim(
