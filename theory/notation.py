@@ -26,6 +26,10 @@ from sympy.printing.str import StrPrinter
 NAMES = {
     "mu_minus_lambda": ("μ − λ", r"\mu - \lambda"),
     "epsilon": ("ε", r"\varepsilon"),
+    "residual": ("residual", r"\mathrm{residual}"),
+    "rate": ("rate", r"\mathrm{rate}"),
+    "gap": ("gap", r"\mathrm{gap}"),
+    "dE_dm_out": ("∂E[G]/∂m_out", r"\partial\, \mathbb{E}[G] / \partial m_{\mathrm{out}}"),
     "dG/dR": ("∂G/∂R", r"\partial G / \partial R"),
     "dG/dnu_H": ("∂G/∂ν_H", r"\partial G / \partial \nu_{H}"),
     "dG/dnu_E": ("∂G/∂ν_E", r"\partial G / \partial \nu_{E}"),
