@@ -6,7 +6,8 @@ hypotheses (certain and uncertain) and ``where`` definitions as :func:`maml_theo
 prints them; how it is proved (the ``prove`` callable, where it is defined, whether it is slow and whether the
 proof cache holds its outcome, :mod:`maml_theory.numerics.verification.proofs`); how it is checked on numbers
 (the bound :class:`~maml_theory.numerics.verification.checks.Check`: its box, its observables, its search
-budget and boundary parameters); and a verdict from a quick run (few instances, no search) when one is given.
+budget and boundary parameters); and the verdict of a quick run (few instances, no search), added by the
+caller (:func:`maml_theory.reports.verify_command.run`) under ``verdict``.
 
 Source locations are ``file:line`` with the file relative to the repository root (the folder holding
 ``theory/``, ``numerics/`` and ``reports/``), or else to the working directory, and the line that of the
@@ -20,6 +21,7 @@ import functools
 import inspect
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +87,9 @@ def display_path(path: str | None) -> str | None:
     return os.fspath(path)
 
 
-def explanation(
-    claim: Claim, check: Check | None, verdict: engine.Verdict | None, run: dict[str, Any]
-) -> dict[str, Any]:
-    """Everything about ``claim`` as one JSON-ready dict. ``verdict``: the quick run's (None with
-    ``--no-run``), made with the settings ``run`` (instances, seed, search)."""
+def explanation(claim: Claim, check: Check | None) -> dict[str, Any]:
+    """Everything about ``claim`` as one dict (JSON once through :func:`engine.json_safe`), the proof cache
+    as it is now; ``verdict`` None, for the caller to fill with :func:`with_verdict`."""
     proof = None
     if claim.prove is not None:
         stored = proofs.cached(claim)
@@ -112,8 +112,13 @@ def explanation(
         "where": [{"name": notation.text(n), "definition": notation.text(d)} for n, d in claim.where],
         "proof": proof,
         "check": None if check is None else _check(check),
-        "verdict": None if verdict is None else {**verdict.json(), "run": run},
+        "verdict": None,
     }
+
+
+def with_verdict(e: dict[str, Any], verdict: engine.Verdict, run: dict[str, Any]) -> dict[str, Any]:
+    """``e`` with the ``verdict`` of a quick run made with the settings ``run`` (instances, seed, search)."""
+    return {**e, "verdict": {**asdict(verdict), "run": run}}
 
 
 def _check(check: Check) -> dict[str, Any]:
@@ -137,9 +142,9 @@ def _check(check: Check) -> dict[str, Any]:
     }
 
 
-def text(claim: Claim, check: Check | None, verdict: engine.Verdict | None, run: dict[str, Any]) -> str:
-    """The explanation as the terminal prints it: one labelled line per item, lists indented below."""
-    e = explanation(claim, check, verdict, run)
+def text(claim: Claim, check: Check | None, e: dict[str, Any]) -> str:
+    """The explanation ``e`` of ``claim`` as the terminal prints it: one labelled line per item, lists
+    indented below."""
     lines = [
         f"{e['id']}: {e['title']}",
         f"statement:  {e['statement']}",
@@ -152,7 +157,7 @@ def text(claim: Claim, check: Check | None, verdict: engine.Verdict | None, run:
     lines += _listed("where", [f"{notation.text(n)} = {_summary(d)}" for n, d in claim.where])
     lines += _proof_lines(e["proof"])
     lines += _check_lines(check, e["check"])
-    lines += _verdict_lines(verdict, run)
+    lines += _verdict_lines(e["verdict"])
     return "\n".join(lines)
 
 
@@ -180,7 +185,7 @@ def _proof_lines(proof: dict[str, Any] | None) -> list[str]:
         return ["proof:      none (no sympy proof; the numeric check alone judges it)"]
     stored = proof["cached"]
     cache = (
-        "no cached outcome (a run proves it now)"
+        "no cached outcome (the verifier proves it afresh)"
         if stored is None
         else f"cached outcome: {'proved' if stored['proved'] else 'not proved'} ({stored['method']})"
     )
@@ -210,14 +215,15 @@ def _param(p: Param) -> str:
     return p.describe() + (f" ({', '.join(flags)})" if flags else "")
 
 
-def _verdict_lines(verdict: engine.Verdict | None, run: dict[str, Any]) -> list[str]:
-    if verdict is None:
+def _verdict_lines(x: dict[str, Any] | None) -> list[str]:
+    if x is None:
         return ["verdict:    not run (--no-run)"]
-    n = f"{verdict.instances}/{verdict.drawn} instances admissible" if verdict.drawn else "no instances"
-    settings = f"{run['instances']} instances, seed {run['seed']}, no search, {verdict.seconds:.2f} s"
-    lines = [f"verdict:    {verdict.status}, {n}, worst slack {_num(verdict.worst_slack)} ({settings})"]
-    if verdict.counterexample:
-        lines.append(f"  reproduce: {verdict.counterexample['reproduce']}")
-    if verdict.note:
-        lines.append(f"  {verdict.note}")
+    n = f"{x['instances']}/{x['drawn']} instances admissible" if x["drawn"] else "no instances"
+    run = x["run"]
+    settings = f"{run['instances']} instances, seed {run['seed']}, no search, {x['seconds']:.2f} s"
+    lines = [f"verdict:    {x['status']}, {n}, worst slack {_num(x['worst_slack'])} ({settings})"]
+    if x["counterexample"]:
+        lines.append(f"  reproduce: {x['counterexample']['reproduce']}")
+    if x["note"]:
+        lines.append(f"  {x['note']}")
     return lines

@@ -352,17 +352,16 @@ def _explain(args: argparse.Namespace, seed: int, owner: dict[str, str]) -> int:
     from maml_theory.reports import explain  # it uses _num from here: imported here, not in a cycle
 
     claim = explain.claim_named(args.explain, registered())
-    run = {"instances": EXPLAIN_INSTANCES, "seed": seed, "search": False}
-    verdict = None
+    check = check_of(claim.id)
+    e = explain.explanation(claim, check)  # before the run: the proof cache as the run finds it
+    status = None
     if not args.no_run:
+        run = {"instances": EXPLAIN_INSTANCES, "seed": seed, "search": False}
         settings = {**run, "use_cache": not args.no_cache, "owner": owner, "positions": {claim.id: 1}}
         verdict = _verify_one(claim, settings, None)
-    check = check_of(claim.id)
-    if args.json:
-        print(json.dumps(engine.json_safe(explain.explanation(claim, check, verdict, run)), indent=2))
-    else:
-        print(explain.text(claim, check, verdict, run))
-    return 1 if verdict is not None and verdict.status in ("fails", "error") else 0
+        e, status = explain.with_verdict(e, verdict, run), verdict.status
+    print(json.dumps(engine.json_safe(e), indent=2) if args.json else explain.text(claim, check, e))
+    return 1 if status in ("fails", "error") else 0
 
 
 def _num(x: float | None, digits: int = 4) -> str:
