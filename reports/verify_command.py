@@ -10,6 +10,10 @@ claim fails or raises, 2 for a usage mistake, 130 on Ctrl-C (after printing the 
 box (its check's parameter ranges) or its hypotheses is not admissible: the claim says nothing there, so it is
 a usage mistake, one line naming the range or the hypothesis as printed, exit code 2.
 
+``--explain ID`` prints everything about one claim in one place (``--json``: one object): its statement,
+note, source, hypotheses and definitions, how it is proved and checked (with file:line), and a quick verdict
+(:data:`EXPLAIN_INSTANCES` instances, no search; ``--no-run``: none). Exit code as for a run of that claim.
+
 With stderr a terminal, a line "[i/N] ID ..." announces each claim as it begins (a proof with a cold cache
 takes up to a minute).
 """
@@ -42,6 +46,10 @@ BYTES_PER_INSTANCE = 4096
 """Memory one random instance of a claim takes while the claim runs, an upper estimate: its parameters and
 outcome measure at most 2 KB (tracemalloc, peak over 2000 draws; the general-mixture check is the largest),
 and a boundary search draws as many again."""
+
+EXPLAIN_INSTANCES = 20
+"""Instances of the quick verdict ``--explain`` prints: enough to show the claim judged, few enough that a
+simulated claim answers in a second or two."""
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -77,6 +85,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--jobs", default=str(os.cpu_count() or 1), metavar="N", help="worker processes [default: the CPUs]"
     )
     p.add_argument("--list", action="store_true", help="list the claims and exit")
+    p.add_argument(
+        "--explain",
+        default=None,
+        metavar="ID",
+        help="everything about one claim: statement, hypotheses, definitions, proof and check (file:line), "
+        f"and a quick verdict ({EXPLAIN_INSTANCES} instances, no search)",
+    )
+    p.add_argument("--no-run", action="store_true", help="with --explain: print no verdict, run nothing")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -273,8 +289,16 @@ def run(args: argparse.Namespace) -> int:
             f"{_memory() / 2**30:.0f} GiB)",
             instances,
         )
+    if args.explain is not None and (args.claim or args.spec or args.at is not None or args.list):
+        raise v.ParameterError(
+            "explain", "one claim id, given without --claim, --spec, --at or --list", args.explain
+        )
+    if args.no_run and args.explain is None:
+        raise v.ParameterError("no_run", "given with --explain ID", "--no-run")
     builtin()
     owner = load(args.load)
+    if args.explain is not None:
+        return _explain(args, seed, owner)
     claims = select(args.spec, args.claim)
     if args.list:
         for c in claims:
@@ -321,6 +345,23 @@ def run(args: argparse.Namespace) -> int:
         print("maml-theory: interrupted; the verdicts above are those finished", file=sys.stderr)
         return 130
     return 1 if any(x.status in ("fails", "error") for x in done) else 0
+
+
+def _explain(args: argparse.Namespace, seed: int, owner: dict[str, str]) -> int:
+    """``--explain``: the claim's explanation, with the verdict of a quick run unless ``--no-run``."""
+    from maml_theory.reports import explain  # it uses _num from here: imported here, not in a cycle
+
+    claim = explain.claim_named(args.explain, registered())
+    check = check_of(claim.id)
+    e = explain.explanation(claim, check)  # before the run: the proof cache as the run finds it
+    status = None
+    if not args.no_run:
+        run = {"instances": EXPLAIN_INSTANCES, "seed": seed, "search": False}
+        settings = {**run, "use_cache": not args.no_cache, "owner": owner, "positions": {claim.id: 1}}
+        verdict = _verify_one(claim, settings, None)
+        e, status = explain.with_verdict(e, verdict, run), verdict.status
+    print(json.dumps(engine.json_safe(e), indent=2) if args.json else explain.text(claim, check, e))
+    return 1 if status in ("fails", "error") else 0
 
 
 def _num(x: float | None, digits: int = 4) -> str:

@@ -58,19 +58,31 @@ def _cacheable(claim: Claim) -> bool:
     )
 
 
+def _path() -> Path:
+    return cache_dir() / f"proofs-{theory_key()}.json"
+
+
+def cached(claim: Claim) -> Outcome | None:
+    """The outcome stored for ``claim`` under the current theory key, without running anything; None when
+    there is none (never proved with this theory and sympy, or not cacheable)."""
+    path = _path()
+    if not _cacheable(claim) or not path.exists():
+        return None
+    entry = json.loads(path.read_text()).get(claim.id)
+    return (
+        None if entry is None else Outcome(entry["proved"], entry["method"], entry["residual"], cached=True)
+    )
+
+
 def prove(claim: Claim, *, use_cache: bool = True) -> Outcome:
     """Run ``claim.prove`` (or read its outcome from the cache). The claim must have a ``prove``."""
     assert claim.prove is not None
-    path = cache_dir() / f"proofs-{theory_key()}.json"
-    store = use_cache and _cacheable(claim)
-    if store and path.exists():
-        entry = json.loads(path.read_text()).get(claim.id)
-        if entry is not None:
-            return Outcome(entry["proved"], entry["method"], entry["residual"], cached=True)
+    if use_cache and (outcome := cached(claim)) is not None:
+        return outcome
     proof: Proof = claim.prove()
     outcome = Outcome(bool(proof.proved), proof.method, str(proof.residual), cached=False)
-    if store:
-        _save(path, claim.id, outcome)
+    if use_cache and _cacheable(claim):
+        _save(_path(), claim.id, outcome)
     return outcome
 
 
