@@ -358,8 +358,8 @@ def test_population_bits_do_not_depend_on_blocks_runs_or_lazy_divergence(method,
     ]:
         default = simulate(method, inst, np.random.default_rng(21), runs=runs)
         with monkeypatch.context() as m:
-            m.setattr(simulator, "_BLOCK_STEPS", 5)
-            m.setattr(simulator, "_BLOCK_ENTRIES", 3 * runs * 2 * inst.k**2)  # 3 steps for the batch
+            m.setattr(simulator, "BLOCK_STEPS", 5)
+            m.setattr(simulator, "BLOCK_ENTRIES", 3 * runs * 2 * inst.k**2)  # 3 steps for the batch
             small = simulate(method, inst, np.random.default_rng(21), runs=runs)
             alone = [simulate(method, inst, [s]) for s in np.random.default_rng(21).spawn(runs)]
         for f in FIELDS:

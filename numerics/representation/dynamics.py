@@ -15,10 +15,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from maml_theory.numerics import validation as v
-from maml_theory.numerics.representation.instances import _CANDIDATES_PER_BATCH, Instance, draw_problem
+from maml_theory.numerics.representation.instances import CANDIDATES_PER_BATCH, Instance, draw_problem
 from maml_theory.numerics.representation.simulate import (
-    _BLOCK_ENTRIES,
-    _BLOCK_STEPS,
+    BLOCK_ENTRIES,
+    BLOCK_STEPS,
     NAIVE_MAX_NUMBERS,
     Trajectory,
     simulate,
@@ -60,14 +60,14 @@ def cost(sizes: Mapping[str, int]) -> tuple[float, float]:
     d, k, n, T, R = (sizes[key] for key in ("d", "k", "n", "T", "runs"))
     curves = 2 if R == 1 else 6
     memory = (T + 1) * (RECORD_BYTES[0] * R + RECORD_BYTES[1] * curves)
-    memory += 8 * (8 * R * d * k + 3 * _CANDIDATES_PER_BATCH * d * k)
+    memory += 8 * (8 * R * d * k + 3 * CANDIDATES_PER_BATCH * d * k)
     r = min(d, 2 * k)
     if "m_in" not in sizes:
-        block = max(1, min(T, _BLOCK_STEPS, _BLOCK_ENTRIES // (R * r * k)))
+        block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // (R * r * k)))
         memory += 8 * (block * R * n * (k + r) + 8 * R * n * r + 4 * block * R * r * k)
         return float(memory), T * (STEP_SECONDS * R + TASK_SECONDS * R * n * r * k)
     m = sizes["m_in"] + sizes["m_out"]
-    block = max(1, min(T, _BLOCK_STEPS, _BLOCK_ENTRIES // (R * d * k)))
+    block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // (R * d * k)))
     memory += 8 * 2 * block * R * d * k
     numbers = n * m * (d + 1)
     if numbers <= NAIVE_MAX_NUMBERS:

@@ -49,7 +49,8 @@ HOPELESS = 1e-3
 :data:`THEORY_INIT_DRAWS` candidates can be expected to meet dist² < 0.9, by the bound of
 :func:`acceptance_bound`."""
 
-_CANDIDATES_PER_BATCH = 1024
+CANDIDATES_PER_BATCH = 1024
+"""The theory initialisation's rejection draws this many candidate frames at most at once (its memory)."""
 
 _FIRST_CANDIDATES = 64
 """Candidates of a batch tested first by the theory's initialisation (then 128, 256, …; _theory_frame)."""
@@ -205,7 +206,7 @@ def acceptance_bound(d: int, k: int) -> float:
 
 def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) -> np.ndarray:
     """Q uniformly random given dist(Q, B_*)² < 0.9, by rejection: candidates are drawn in batches of
-    :data:`_CANDIDATES_PER_BATCH` and the first acceptable one (in draw order) is kept.
+    :data:`CANDIDATES_PER_BATCH` and the first acceptable one (in draw order) is kept.
 
     A batch is tested in chunks of :data:`_FIRST_CANDIDATES`, then twice, four times … as many candidates,
     in draw order, up to the first chunk holding an acceptable one: at d = 20, k = 3 (about 1.2% accepted)
@@ -223,10 +224,10 @@ def _theory_frame(inst: Instance, rng: np.random.Generator, B_star: np.ndarray) 
         raise _out_of_reach(
             inst, f"a uniformly random frame meets dist² < {DIST0_SQ_MAX} with probability below {bound:.1e}"
         )
-    for _ in range(math.ceil(THEORY_INIT_DRAWS / _CANDIDATES_PER_BATCH)):
-        candidates = rng.standard_normal((_CANDIDATES_PER_BATCH, inst.d, inst.k))
+    for _ in range(math.ceil(THEORY_INIT_DRAWS / CANDIDATES_PER_BATCH)):
+        candidates = rng.standard_normal((CANDIDATES_PER_BATCH, inst.d, inst.k))
         start, chunk = 0, _FIRST_CANDIDATES
-        while start < _CANDIDATES_PER_BATCH:
+        while start < CANDIDATES_PER_BATCH:
             G = candidates[start : start + chunk]
             L = np.linalg.cholesky(np.swapaxes(G, -1, -2) @ G)
             C = np.linalg.solve(L, np.swapaxes(G, -1, -2) @ B_star)  # L⁻¹GᵀB_*, (·, k, k)

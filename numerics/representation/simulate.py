@@ -86,10 +86,10 @@ BLOWUP = 1e6
 grown a million-fold is deep in the unstable regime."""
 
 
-_BLOCK_ENTRIES = 2**18
+BLOCK_ENTRIES = 2**18
 """Floats of iterates kept between two batched distance computations (2 MB: cache-sized, which is faster)."""
 
-_BLOCK_STEPS = 1024
+BLOCK_STEPS = 1024
 """At most this many steps between two batched distance computations (and draws of population heads)."""
 
 
@@ -384,7 +384,7 @@ def simulate(
     frozen_B = np.empty((R, *dims))
     frozen_w = np.empty((R, k))
     # Iterates are kept step-major for a block of steps: kept[j] is the iterate after the block's step j + 1.
-    block = max(1, min(T, _BLOCK_STEPS, _BLOCK_ENTRIES // B.size))
+    block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // B.size))
     kept_B = np.empty((block, *shape_B))
     kept_w = np.empty((block, *shape_w))
     runs_B = kept_B.reshape(block, R, *dims)  # views with an explicit run axis
