@@ -72,8 +72,8 @@ MUTANTS: tuple[Mutant, ...] = (
     # theory/
     Mutant(
         "theory/landscape/claims.py",
-        'sp.Le(sp.Symbol("G"), sp.Symbol("g_max") / sp.Symbol("g_min"))',
-        'sp.Le(sp.Symbol("G"), 2 * sp.Symbol("g_max") / sp.Symbol("g_min"))',
+        'sp.Le(G, sp.Symbol("g_max") / sp.Symbol("g_min"))',
+        'sp.Le(G, 2 * sp.Symbol("g_max") / sp.Symbol("g_min"))',
         "L.gain.any_mixture's conclusion weakened to G ≤ 2·g_max/g_min",
     ),
     Mutant(
@@ -194,7 +194,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "reports/cli.py",
-        'got = typed if isinstance(typed, str) and e.name != "init" else e.got',
+        'got = typed if isinstance(typed, str) and e.name not in ("init", "at") else e.got',
         "got = e.got",
         "CLI: a bad value echoed as parsed, not as typed",
     ),

@@ -34,6 +34,15 @@ def test_slack_at_zero_and_negative_bounds():
     assert c.evaluate({"x": -0.5, "y": -1.0}).slack == 2.0
 
 
+def test_a_strict_inequality_fails_at_equality():
+    # x < y is judged without tolerance: equality, or a hair above, does not hold; x ≤ y at equality does.
+    strict = make(sp.Lt(x, y))
+    assert not strict.evaluate({"x": 1.0, "y": 1.0}).holds
+    assert not strict.evaluate({"x": 1.0 + 1e-12, "y": 1.0}).holds
+    assert strict.evaluate({"x": 1.0 - 1e-12, "y": 1.0}).holds
+    assert make(sp.Le(x, y)).evaluate({"x": 1.0, "y": 1.0}).holds
+
+
 def test_scale_sets_where_quantities_count_as_zero():
     # Default scale 1: below 1 the tolerance is absolute, so a bound of 1e-10 exceeded fivefold is still
     # "zero to the tolerance". With scale 0 (the theorem claims, whose bounds fall to 1e-10) it is relative.

@@ -67,6 +67,14 @@ def test_fo_maml_divergence_is_reported_not_printed_as_numbers(capsys):
     assert "DIVERGED: 1 of 1 run(s), at step(s) " in capsys.readouterr().out
 
 
+def test_a_partial_divergence_is_reported_with_its_count(capsys):
+    # β = 1: three of FO-MAML's eight runs diverge; the text says so even though the others converge.
+    code, r, _ = dynamics(capsys, "--method", "fo-maml", "--runs", "8", "--beta", "1")
+    assert code == 0 and 0 < sum(r["diverged"]) < 8
+    main(["dynamics", "--method", "fo-maml", "--runs", "8", "--beta", "1"])
+    assert f"DIVERGED: {sum(r['diverged'])} of 8 run(s), at step(s) " in capsys.readouterr().out
+
+
 def test_same_seed_same_bits(capsys):
     argv = ("--method", "anil", "--m-in", "5", "--m-out", "5", "--T", "20", "--runs", "3")
     _, a, _ = dynamics(capsys, *argv, "--seed", "3")

@@ -14,7 +14,12 @@ import pytest
 
 from maml_theory.numerics.landscape import oracle
 from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
-from maml_theory.numerics.landscape.montecarlo import ExcessEstimate, _Moments, adapted_excess
+from maml_theory.numerics.landscape.montecarlo import (
+    ExcessEstimate,
+    _Moments,
+    adapted_excess,
+    sd_relative_error,
+)
 from maml_theory.numerics.validation import ParameterError
 from tests.tolerances import Z, spread_tolerance
 
@@ -233,6 +238,21 @@ def test_kurtosis_of_a_chi_square_excess() -> None:
     kurtosis = np.array([adapted_excess(mix, np.ones(d), 50_000, rng).kurtosis[0] for _ in range(20)])
     se = kurtosis.std(ddof=1) / math.sqrt(kurtosis.size)
     assert abs(kurtosis.mean() - (3 + 12 / d)) <= Z * se, (kurtosis.mean(), se)
+
+
+@pytest.mark.parametrize(("law", "kurtosis"), [("normal", 3.0), ("exponential", 9.0)])
+def test_sd_relative_error_matches_the_spread_of_sample_deviations(law: str, kurtosis: float) -> None:
+    """sd(ŝ)/s for n = 200 draws of a law of known kurtosis, against the spread of ŝ over 4000 replicates;
+    the band is Z standard errors of that spread, estimated from 20 independent groups of replicates (so the
+    function under test does not set its own tolerance)."""
+    n, groups, per_group = 200, 20, 200
+    rng = np.random.default_rng(71)
+    draw = rng.standard_normal if law == "normal" else rng.standard_exponential
+    sd = draw((groups, per_group, n)).std(axis=2, ddof=1)
+    spreads = sd.std(axis=1, ddof=1) / sd.mean(axis=1)
+    measured, se = spreads.mean(), spreads.std(ddof=1) / math.sqrt(groups)
+    predicted = float(sd_relative_error(kurtosis, n))
+    assert abs(measured - predicted) <= Z * se, (measured, predicted, se)
 
 
 def test_ratio_standard_error_matches_the_spread_of_replicates() -> None:
