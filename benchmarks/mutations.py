@@ -1,9 +1,10 @@
 """Mutation check: does the quick test suite catch plausible bugs in theory/, numerics/ and reports/?
 
-Run from the repository root: ``python benchmarks/mutations.py`` (all mutants), ``--only N`` (mutant N of
-``--list``), ``--list`` (the mutants, without running anything), ``--timeout S`` (seconds per run of the
-suite, default 1800), ``--keep`` (leave the temporary copy for inspection). Not part of the test suite:
-each run of the quick suite takes about a minute on two idle cores, so the whole list takes tens of minutes.
+Run from the repository root: ``python benchmarks/mutations.py`` (all mutants), ``--only N[,N...]``
+(those mutants of ``--list``), ``--list`` (the mutants, without running anything), ``--timeout S`` (seconds
+per run of the suite, default 1800), ``--keep`` (leave the temporary copy for inspection). Not part of the
+test suite: each run of the quick suite takes about a minute on two idle cores, so the whole list takes tens
+of minutes.
 
 Each mutant is one edit of the source: (file, old text, new text, description), a realistic bug that compiles
 and imports. The script never touches the working tree. It copies the repository once (``shutil.copytree``,
@@ -311,20 +312,28 @@ def run_mutant(repo: Path, env: dict[str, str], mutant: Mutant, timeout: float, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", type=int, metavar="N", help="run mutant N only (numbered as in --list)")
+    parser.add_argument(
+        "--only", metavar="N[,N...]", help="run these mutants only (numbered as in --list), e.g. 1,6,14"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per run of the suite")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
     args = parser.parse_args(argv)
-    if args.only is not None and not 1 <= args.only <= len(MUTANTS):
-        parser.error(f"--only must be between 1 and {len(MUTANTS)} (got {args.only})")
+    try:
+        only = sorted({int(x) for x in args.only.split(",")}) if args.only else []
+    except ValueError:
+        only = [0]
+    if any(not 1 <= i <= len(MUTANTS) for i in only):
+        parser.error(
+            f"--only must be mutant numbers between 1 and {len(MUTANTS)}, comma-separated (got {args.only})"
+        )
     if args.timeout <= 0:
         parser.error(f"--timeout must be > 0 (got {args.timeout})")
     if args.list:
         for i, m in enumerate(MUTANTS, 1):
             print(f"{i:3d}  {m.file:38s} {m.description}")
         return 0
-    chosen = [(args.only, MUTANTS[args.only - 1])] if args.only else list(enumerate(MUTANTS, 1))
+    chosen = [(i, MUTANTS[i - 1]) for i in only] if only else list(enumerate(MUTANTS, 1))
 
     tmp = Path(tempfile.mkdtemp(prefix="maml-mutations-"))
     try:
