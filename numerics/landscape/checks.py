@@ -34,7 +34,7 @@ import maml_theory.theory.landscape.claims  # noqa: F401  (registers the claims 
 from maml_theory.numerics.landscape import closed_form, oracle
 from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
 from maml_theory.numerics.landscape.montecarlo import adapted_excess
-from maml_theory.numerics.verification.checks import Check, Inadmissible, bind, claim
+from maml_theory.numerics.verification.checks import Check, Inadmissible, bind, claim, residual_claim
 from maml_theory.numerics.verification.space import Param, Space
 from maml_theory.theory.claims import Claim, Provenance, register, registered
 
@@ -175,18 +175,13 @@ def montecarlo_score(params: Mapping[str, float]) -> dict[str, float]:
 
 
 def _register_routes() -> None:
-    residual, eps = sp.Symbol("residual", nonnegative=True), sp.Symbol("epsilon", positive=True)
     claim(
-        Claim(
+        residual_claim(
             "L.route.oracle",
             "The closed-form curvature is the autograd Hessian",
             "spec L §4 (two independent routes to Q(∞))",
-            Provenance.DERIVED,
             "residual: the largest entrywise difference of the compiled Q(∞) and the autograd Hessian of "
             "f(w − α∇f(w)) − f(w*), over max(1, largest entry of Q), random SPD Σ, w, w*",
-            sp.Le(residual, eps),
-            where=((eps, sp.Pow(10, -9, evaluate=False)),),
-            scale=0.0,  # judged against ε itself
         ),
         ORACLE,
         oracle_residual,

@@ -29,7 +29,6 @@ import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
-import sympy as sp
 
 import maml_theory.theory.representation.claims  # noqa: F401  (registers the claims bound here)
 from maml_theory.numerics.representation import oracle
@@ -42,9 +41,9 @@ from maml_theory.numerics.representation.instances import (
     haar_frame,
 )
 from maml_theory.numerics.representation.simulate import meta_gradient, simulate, step
-from maml_theory.numerics.verification.checks import Check, Diverged, bind, claim
+from maml_theory.numerics.verification.checks import Check, Diverged, bind, claim, residual_claim
 from maml_theory.numerics.verification.space import Param, Space
-from maml_theory.theory.claims import Claim, Provenance, registered
+from maml_theory.theory.claims import registered
 
 META = ("anil", "fo-anil", "maml", "fo-maml")
 THEOREM_STEPS = 300
@@ -287,20 +286,15 @@ def route_residual(method: str) -> Callable[[Mapping[str, float]], dict[str, flo
 
 def _register_routes() -> None:
     """One route claim per method: the simulator's meta-gradient is the autograd oracle's."""
-    residual, eps = sp.Symbol("residual", nonnegative=True), sp.Symbol("epsilon", positive=True)
     for method in METHODS:
         claim(
-            Claim(
+            residual_claim(
                 f"R.route.{method}",
                 f"{method}: the simulator's meta-gradient is the autograd oracle's",
                 "spec R §2 (two independent routes to the same gradient)",
-                Provenance.DERIVED,
                 "residual: the largest entrywise difference of (G_B, G_w), simulator against oracle, over "
                 "max(1, largest oracle entry), at a generic point (w ≠ 0, θ̄ ≠ 0), population or "
                 "finite-sample",
-                sp.Le(residual, eps),
-                where=((eps, sp.Pow(10, -9, evaluate=False)),),
-                scale=0.0,  # judged against ε itself
             ),
             ROUTE,
             route_residual(method),

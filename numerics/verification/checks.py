@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import sympy as sp
+
 from maml_theory.numerics.verification.space import Space
-from maml_theory.theory.claims import Claim, register
+from maml_theory.theory.claims import Claim, Provenance, register
 
 Observe = Callable[[Mapping[str, float]], Mapping[str, float]]
 
@@ -79,3 +81,19 @@ def claim(
     register(claim)
     bind(Check(claim, space, observe, dict(boundary or {})))
     return claim
+
+
+def residual_claim(claim_id: str, title: str, source: str, note: str) -> Claim:
+    """A route claim: two independent computations of one quantity agree, ``residual`` ≤ ε = 10⁻⁹ (the
+    residual a relative difference the observer computes, judged against ε itself: scale 0)."""
+    residual, eps = sp.Symbol("residual", nonnegative=True), sp.Symbol("epsilon", positive=True)
+    return Claim(
+        claim_id,
+        title,
+        source,
+        Provenance.DERIVED,
+        note,
+        sp.Le(residual, eps),
+        where=((eps, sp.Pow(10, -9, evaluate=False)),),
+        scale=0.0,
+    )
