@@ -1,11 +1,16 @@
 """The ``maml-theory`` command line: a thin layer over the Python API.
 
 Bad input gets one line naming the parameter and its allowed range, and exit code 2, never a traceback.
+Exit codes: 0 done; 1 from ``verify`` only (a claim fails or cannot be judged); 2 a usage mistake; 130
+interrupted (Ctrl-C); 141 = 128 + SIGPIPE when stdout's reader went away before the output was written
+(``maml-theory derive anil | head -1``): the command stops quietly, as a program killed by SIGPIPE would, so
+that a pipeline under ``set -o pipefail`` still sees the output was cut.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +25,10 @@ from maml_theory.reports import (
     verify_command,
 )
 from maml_theory.reports.arguments import ARRAY_NAMES
+
+STDOUT_CLOSED = 141
+"""Exit code when stdout's reader went away: 128 + SIGPIPE (13), what a shell reports for a program killed by
+SIGPIPE."""
 
 
 class UsageError(Exception):
@@ -51,7 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         args = parser.parse_args(argv)
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # the output still buffered: a reader gone is found here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # Python ignores SIGPIPE, so a closed stdout raises instead of killing the process. Later writes (the
+        # interpreter flushes stdout at exit) go to /dev/null, so that nothing more is said.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return STDOUT_CLOSED
     except UsageError as e:
         print(e, file=sys.stderr)
     except ParameterError as e:

@@ -277,8 +277,11 @@ def run(args: argparse.Namespace) -> int:
     owner = load(args.load)
     claims = select(args.spec, args.claim)
     if args.list:
-        for c in claims:
-            print(f"{c.id:<28} {c.provenance:<13} {c.title}")
+        if args.json:
+            listed = [{"id": c.id, "provenance": str(c.provenance), "title": c.title} for c in claims]
+            print(json.dumps(listed, indent=2))
+        else:
+            print("\n".join(f"{c.id:<28} {c.provenance:<13} {c.title}" for c in claims))
         return 0
     if args.at is not None:
         if len(claims) != 1:
