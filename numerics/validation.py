@@ -45,10 +45,16 @@ def real(
     return x
 
 
-def integer(name: str, value: object, *, low: int, allowed: str | None = None) -> int:
-    """``value`` as an int ≥ ``low`` (integral floats such as 3.0 are accepted), else
-    :class:`ParameterError`."""
-    allowed = allowed or f"an integer >= {low}"
+INT64_MAX = 2**63 - 1
+"""The largest count numpy's random samplers take (their sizes and degrees of freedom are int64)."""
+
+
+def integer(
+    name: str, value: object, *, low: int, high: int | None = None, allowed: str | None = None
+) -> int:
+    """``value`` as an int in ``low``..``high`` (no upper bound when None; integral floats such as 3.0 are
+    accepted), else :class:`ParameterError`."""
+    allowed = allowed or (f"an integer >= {low}" if high is None else f"an integer in {low}..{high}")
     if isinstance(value, bool):
         raise ParameterError(name, allowed, value)
     if isinstance(value, Integral):
@@ -57,7 +63,7 @@ def integer(name: str, value: object, *, low: int, allowed: str | None = None) -
         n = int(value)
     else:
         raise ParameterError(name, allowed, value)
-    if n < low:
+    if n < low or (high is not None and n > high):
         raise ParameterError(name, allowed, value)
     return n
 

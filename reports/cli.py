@@ -37,7 +37,18 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's default prints the usage block too
+        # An argument holding a line break (argparse echoes unrecognized ones as typed) stays on one line.
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
         raise UsageError(f"{self.prog}: error: {message}")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> object:
+        # Python 3.11's argparse drops "--" given as an option's value (--out=--) and hands the command an
+        # empty list instead of a string: keep the "--", for the command to judge like any other text.
+        if arg_strings == ["--"] and action.option_strings and action.nargs is None:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -59,9 +59,14 @@ def instance_from(args: argparse.Namespace) -> EasyHard:
 
 
 def monte_carlo_budget(inst: EasyHard, n_tasks: int) -> None:
-    """:class:`ParameterError` (naming ``--mc`` or ``--d``) when a Monte Carlo of ``n_tasks`` tasks at
-    ``inst`` is estimated (:func:`montecarlo.cost`: the mixture's four d×d matrices, then the tasks) to need
-    more memory or time than :func:`validation.within_budget` allows; nothing is allocated before."""
+    """:class:`ParameterError` naming ``--m`` when its batch size is 2⁶³ or more (past int64), or naming
+    ``--mc`` or ``--d`` when a Monte Carlo of ``n_tasks`` tasks at ``inst`` is estimated
+    (:func:`montecarlo.cost`: the mixture's four d×d matrices, then the tasks) to need more memory or time
+    than :func:`validation.within_budget` allows; nothing is allocated before."""
+    if math.isfinite(inst.m):
+        # The sampler draws χ² variables with m − j degrees of freedom, which numpy takes as int64.
+        allowed = "an integer below 2^63 (9.2e18) or inf with --mc (the Monte Carlo counts samples in int64)"
+        v.integer("m", inst.m, low=1, high=v.INT64_MAX, allowed=allowed)
     sizes = {"mc": n_tasks, "d": inst.d}
     typical = {"mc": 200_000, "d": EasyHard().d}
     v.within_budget(sizes, typical, lambda s: cost(s["d"], 2, s["mc"], matrices=4))

@@ -100,7 +100,7 @@ def load(paths: Sequence[str]) -> dict[str, str]:
             raise v.ParameterError("load", "a readable Python file", path)
         try:
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
-        except Exception as e:
+        except (Exception, SystemExit) as e:  # a file that calls sys.exit() is not a claims file either
             raise v.ParameterError(
                 "load", f"a Python file that imports cleanly ({type(e).__name__}: {e})", path
             ) from None
@@ -177,10 +177,12 @@ def verdicts(
         return
     ready: dict[int, engine.Verdict] = {}
     following = 1
-    # The fork start method hands initargs to the workers without pickling them: a stream can pass.
-    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker, initargs=(progress,))
+    tasks = [([c.id for c in g], settings) for g in groups(claims)]
+    # The fork start method hands initargs to the workers without pickling them: a stream can pass. No more
+    # workers than groups: the others would idle, and --jobs 100000 would fork 100000 processes.
+    workers = min(jobs, len(tasks))
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker, initargs=(progress,))
     try:
-        tasks = [([c.id for c in g], settings) for g in groups(claims)]
         for done in pool.imap_unordered(_verify_group, tasks):
             ready.update((settings["positions"][x.id], x) for x in done)
             while following in ready:

@@ -416,8 +416,15 @@ _FUZZ = settings(
 
 @_FUZZ
 @given(argv=LINES["landscape"])
+# Python 3.11's argparse turned "--" given as a value into [] (TypeError, AttributeError tracebacks).
+@example(argv=["landscape", "--mc=--"])
+@example(argv=["landscape", "--d=--", "--json"])
+# An unrecognized argument holding a line break was echoed over two lines.
+@example(argv=["landscape", "--", "\n"])
 # The Monte Carlo's cost estimate overflowing a float (d³ with d = 1e308): was an OverflowError traceback.
 @example(argv=["landscape", "--d", "1e308", "--mc", "10"])
+# A batch size past int64 in the Monte Carlo's χ² draws: was an OverflowError traceback.
+@example(argv=["landscape", "--m", "9223372036854775808", "--mc", "2"])
 def test_landscape_keeps_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 
@@ -427,6 +434,11 @@ def test_landscape_keeps_the_contract(argv, capsys, files, warm):
 # α so small that the start's ‖B_0‖² ≈ k/α overflows: was a RuntimeWarning per call, now refused.
 @example(argv=["dynamics", "--method", "anil", "--alpha", "5e-324"])
 @example(argv=["dynamics", "--method", "anil", "--alpha", "1e-308", "--init", "random", "--T", "3"])
+@example(argv=["dynamics", "--method", "anil", "--init=--"])
+# A head scale µ whose task-set moment µ²Σξ² overflows: was a LinAlgError traceback, now refused.
+@example(argv=["dynamics", "--method", "anil", "--mu", "1e308", "--fixed-tasks"])
+# A sample size past int64 in the χ² draws: was an OverflowError traceback, now refused.
+@example(argv=["dynamics", "--method", "anil", "--m-in", "1", "--m-out", "9223372036854775808"])
 # A size whose cost estimate overflows a float (d³ with d = 1e308): was an OverflowError traceback.
 @example(argv=["dynamics", "--method", "anil", "--d", "1e308"])
 @example(argv=["dynamics", "--method", "anil", "--T", "1e308", "--n", "1e308"])
@@ -438,6 +450,10 @@ def test_dynamics_keeps_the_contract(argv, capsys, files, warm):
 @given(argv=LINES["verify"])
 # --list printed its table under --json: stdout was not JSON.
 @example(argv=["verify", "--json", "--list"])
+@example(argv=["verify", "--claim", "R.rate", "--at=--"])
+@example(argv=["verify", "--load=--"])
+# A claims file calling sys.exit(3) ended the command with exit code 3 and no word.
+@example(argv=["verify", "--load", f"{TMP}/exits.py", "--list"])
 def test_verify_keeps_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 
