@@ -17,6 +17,7 @@ import numpy as np
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.landscape.instances import EasyHard
 from maml_theory.numerics.landscape.montecarlo import EXCESS_RANGE, adapted_excess, cost
+from maml_theory.numerics.verification.engine import json_safe
 from maml_theory.reports.arguments import count, json_number, number
 
 # flag, field, help
@@ -131,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
     inst = instance_from(args)
     n_tasks = count("mc", args.mc, low=2) if args.mc is not None else None
     result = compare(inst, n_tasks, count("seed", args.seed, low=0))
-    print(json.dumps(result, indent=2) if args.json else table(result))
+    # A z-score is infinite where a small sample's standard error is 0 (--mc 2, both tasks of one
+    # deterministic type): JSON has no inf, so it is written as a string ("inf"), as everywhere in this tool.
+    print(json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(result))
     return 0
 
 
