@@ -45,10 +45,16 @@ def real(
     return x
 
 
-def integer(name: str, value: object, *, low: int, allowed: str | None = None) -> int:
-    """``value`` as an int ≥ ``low`` (integral floats such as 3.0 are accepted), else
-    :class:`ParameterError`."""
-    allowed = allowed or f"an integer >= {low}"
+INT64_MAX = 2**63 - 1
+"""The largest count numpy's random samplers take (their sizes and degrees of freedom are int64)."""
+
+
+def integer(
+    name: str, value: object, *, low: int, high: int | None = None, allowed: str | None = None
+) -> int:
+    """``value`` as an int in ``low``..``high`` (no upper bound when None; integral floats such as 3.0 are
+    accepted), else :class:`ParameterError`."""
+    allowed = allowed or (f"an integer >= {low}" if high is None else f"an integer in {low}..{high}")
     if isinstance(value, bool):
         raise ParameterError(name, allowed, value)
     if isinstance(value, Integral):
@@ -57,7 +63,7 @@ def integer(name: str, value: object, *, low: int, allowed: str | None = None) -
         n = int(value)
     else:
         raise ParameterError(name, allowed, value)
-    if n < low:
+    if n < low or (high is not None and n > high):
         raise ParameterError(name, allowed, value)
     return n
 
@@ -140,8 +146,8 @@ def culprit(
     When no single parameter can be moved to fit, the furthest is named with the bound None. Only positive,
     finite values take part (a zero or an infinite value is never what overflows or runs out of memory)."""
 
-    def distance(name: str) -> float:
-        return abs(math.log(values[name] / typical[name]))
+    def distance(name: str) -> float:  # logs apart: a quotient of huge integers would overflow a float
+        return abs(math.log(values[name]) - math.log(typical[name]))
 
     names = [n for n, x in values.items() if 0 < x < math.inf and 0 < typical[n] < math.inf]
     movable = [n for n in names if fits({**values, n: typical[n]})]
@@ -163,6 +169,21 @@ def culprit(
     return name, math.exp(good)
 
 
+def _needs(
+    estimate: Callable[[Mapping[str, int]], tuple[float, float]], sizes: Mapping[str, int]
+) -> tuple[float, float]:
+    """``estimate(sizes)``; infinite where the estimate itself overflows a float (an integer product of sizes
+    such as d = 1e308 cubed, past float64's 1.8e308: far beyond any limit)."""
+    try:
+        return estimate(sizes)
+    except OverflowError:
+        return math.inf, math.inf
+
+
+def _about(x: float, text: Callable[[float], str]) -> str:
+    return f"about {text(x)}" if math.isfinite(x) else "past float64's 1.8e308"
+
+
 def within_budget(
     sizes: Mapping[str, int],
     typical: Mapping[str, int],
@@ -172,18 +193,22 @@ def within_budget(
     estimated to need, exceeds :data:`MEMORY_LIMIT` or :data:`TIME_LIMIT`: called before anything is
     allocated. The size named is :func:`culprit`'s (``typical`` values fit), with the largest value that
     fits both limits, the others as given."""
-    memory, seconds = estimate(sizes)
+    memory, seconds = _needs(estimate, sizes)
     over = []
-    if memory > MEMORY_LIMIT:
-        limit = f"{bytes_text(MEMORY_LIMIT)} (this machine has 24 GiB)"
-        over.append(f"about {bytes_text(memory)} of memory, over the limit of {limit}")
-    if seconds > TIME_LIMIT:
-        over.append(f"about {duration_text(seconds)} to run, over the limit of {duration_text(TIME_LIMIT)}")
+    if math.isinf(memory) and math.isinf(seconds):
+        over.append("memory or time past float64's 1.8e308 (their estimate overflows)")
+    else:
+        if memory > MEMORY_LIMIT:
+            limit = f"{bytes_text(MEMORY_LIMIT)} (this machine has 24 GiB)"
+            over.append(f"{_about(memory, bytes_text)} of memory, over the limit of {limit}")
+        if seconds > TIME_LIMIT:
+            limit = duration_text(TIME_LIMIT)
+            over.append(f"{_about(seconds, duration_text)} to run, over the limit of {limit}")
     if not over:
         return
 
     def fits(values: Mapping[str, float]) -> bool:
-        need = estimate(values)
+        need = _needs(estimate, values)
         return need[0] <= MEMORY_LIMIT and need[1] <= TIME_LIMIT
 
     name, bound = culprit(sizes, typical, fits, integral=True)

@@ -1,11 +1,16 @@
 """The ``maml-theory`` command line: a thin layer over the Python API.
 
 Bad input gets one line naming the parameter and its allowed range, and exit code 2, never a traceback.
+Exit codes: 0 done; 1 from ``verify`` only (a claim fails or cannot be judged); 2 a usage mistake; 130
+interrupted (Ctrl-C); 141 = 128 + SIGPIPE when stdout's reader went away before the output was written
+(``maml-theory derive anil | head -1``): the command stops quietly, as a program killed by SIGPIPE would, so
+that a pipeline under ``set -o pipefail`` still sees the output was cut.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +26,10 @@ from maml_theory.reports import (
 )
 from maml_theory.reports.arguments import ARRAY_NAMES
 
+STDOUT_CLOSED = 141
+"""Exit code when stdout's reader went away: 128 + SIGPIPE (13), what a shell reports for a program killed by
+SIGPIPE."""
+
 
 class UsageError(Exception):
     """A command-line mistake, reported as one line with exit code 2."""
@@ -28,7 +37,18 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's default prints the usage block too
+        # An argument holding a line break (argparse echoes unrecognized ones as typed) stays on one line.
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
         raise UsageError(f"{self.prog}: error: {message}")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> object:
+        # Python 3.11's argparse drops "--" given as an option's value (--out=--) and hands the command an
+        # empty list instead of a string: keep the "--", for the command to judge like any other text.
+        if arg_strings == ["--"] and action.option_strings and action.nargs is None:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         args = parser.parse_args(argv)
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # the output still buffered: a reader gone is found here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # Python ignores SIGPIPE, so a closed stdout raises instead of killing the process. Later writes (the
+        # interpreter flushes stdout at exit) go to /dev/null, so that nothing more is said.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return STDOUT_CLOSED
     except UsageError as e:
         print(e, file=sys.stderr)
     except ParameterError as e:

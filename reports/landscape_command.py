@@ -17,6 +17,7 @@ import numpy as np
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.landscape.instances import EasyHard
 from maml_theory.numerics.landscape.montecarlo import EXCESS_RANGE, adapted_excess, cost
+from maml_theory.numerics.verification.engine import json_safe
 from maml_theory.reports.arguments import count, json_number, number
 
 # flag, field, help
@@ -59,9 +60,14 @@ def instance_from(args: argparse.Namespace) -> EasyHard:
 
 
 def monte_carlo_budget(inst: EasyHard, n_tasks: int) -> None:
-    """:class:`ParameterError` (naming ``--mc`` or ``--d``) when a Monte Carlo of ``n_tasks`` tasks at
-    ``inst`` is estimated (:func:`montecarlo.cost`: the mixture's four d×d matrices, then the tasks) to need
-    more memory or time than :func:`validation.within_budget` allows; nothing is allocated before."""
+    """:class:`ParameterError` naming ``--m`` when its batch size is 2⁶³ or more (past int64), or naming
+    ``--mc`` or ``--d`` when a Monte Carlo of ``n_tasks`` tasks at ``inst`` is estimated
+    (:func:`montecarlo.cost`: the mixture's four d×d matrices, then the tasks) to need more memory or time
+    than :func:`validation.within_budget` allows; nothing is allocated before."""
+    if math.isfinite(inst.m):
+        # The sampler draws χ² variables with m − j degrees of freedom, which numpy takes as int64.
+        allowed = "an integer below 2^63 (9.2e18) or inf with --mc (the Monte Carlo counts samples in int64)"
+        v.integer("m", inst.m, low=1, high=v.INT64_MAX, allowed=allowed)
     sizes = {"mc": n_tasks, "d": inst.d}
     typical = {"mc": 200_000, "d": EasyHard().d}
     v.within_budget(sizes, typical, lambda s: cost(s["d"], 2, s["mc"], matrices=4))
@@ -126,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
     inst = instance_from(args)
     n_tasks = count("mc", args.mc, low=2) if args.mc is not None else None
     result = compare(inst, n_tasks, count("seed", args.seed, low=0))
-    print(json.dumps(result, indent=2) if args.json else table(result))
+    # A z-score is infinite where a small sample's standard error is 0 (--mc 2, both tasks of one
+    # deterministic type): JSON has no inf, so it is written as a string ("inf"), as everywhere in this tool.
+    print(json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(result))
     return 0
 
 

@@ -116,7 +116,7 @@ def load(paths: Sequence[str]) -> dict[str, str]:
             raise v.ParameterError("load", "a readable Python file", path)
         try:
             spec.loader.exec_module(importlib.util.module_from_spec(spec))
-        except Exception as e:
+        except (Exception, SystemExit) as e:  # a file that calls sys.exit() is not a claims file either
             raise v.ParameterError(
                 "load", f"a Python file that imports cleanly ({type(e).__name__}: {e})", path
             ) from None
@@ -193,10 +193,12 @@ def verdicts(
         return
     ready: dict[int, engine.Verdict] = {}
     following = 1
-    # The fork start method hands initargs to the workers without pickling them: a stream can pass.
-    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_start_worker, initargs=(progress,))
+    tasks = [([c.id for c in g], settings) for g in groups(claims)]
+    # The fork start method hands initargs to the workers without pickling them: a stream can pass. No more
+    # workers than groups: the others would idle, and --jobs 100000 would fork 100000 processes.
+    workers = min(jobs, len(tasks))
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker, initargs=(progress,))
     try:
-        tasks = [([c.id for c in g], settings) for g in groups(claims)]
         for done in pool.imap_unordered(_verify_group, tasks):
             ready.update((settings["positions"][x.id], x) for x in done)
             while following in ready:
@@ -301,8 +303,11 @@ def run(args: argparse.Namespace) -> int:
         return _explain(args, seed, owner)
     claims = select(args.spec, args.claim)
     if args.list:
-        for c in claims:
-            print(f"{c.id:<28} {c.provenance:<13} {c.title}")
+        if args.json:
+            listed = [{"id": c.id, "provenance": str(c.provenance), "title": c.title} for c in claims]
+            print(json.dumps(listed, indent=2))
+        else:
+            print("\n".join(f"{c.id:<28} {c.provenance:<13} {c.title}" for c in claims))
         return 0
     if args.at is not None:
         if len(claims) != 1:

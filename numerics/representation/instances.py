@@ -55,6 +55,11 @@ CANDIDATES_PER_BATCH = 1024
 _FIRST_CANDIDATES = 64
 """Candidates of a batch tested first by the theory's initialisation (then 128, 256, …; _theory_frame)."""
 
+MU_MAX = 1e150
+"""Largest head scale µ: a task set's second moment Λ = Σ_i θ_iθ_iᵀ/n sums n squares of size µ²ξ², which
+stays inside float64 (1.8e308) for µ² = 1e300 with n·ξ² up to 1e8; beyond it (µ = 1e154 at n = 20) Λ
+overflows and its eigenvalues cannot be computed."""
+
 ORTHONORMAL_TOL = 1e-10
 """A given B_* is accepted when max |B_*ᵀB_* − I| ≤ this (a float64 QR gives about 1e-15)."""
 
@@ -108,8 +113,8 @@ class Instance:
         for name in ("alpha", "beta"):
             s(self, name, v.real(name, getattr(self, name), low=0.0, low_open=True, allowed="> 0"))
         s(self, "T", v.integer("T", self.T, low=0))
-        for name in ("sigma", "mu"):
-            s(self, name, v.real(name, getattr(self, name), low=0.0, allowed=">= 0"))
+        s(self, "sigma", v.real("sigma", self.sigma, low=0.0, allowed=">= 0"))
+        s(self, "mu", v.real("mu", self.mu, low=0.0, high=MU_MAX, allowed="in [0, 1e150]"))
         if self.head_mean is not None:
             mean = v.matrix(
                 "head_mean",
@@ -125,7 +130,8 @@ class Instance:
         # A given sample size is checked before the pairing, so that a bad value is named as itself.
         for name in ("m_in", "m_out"):
             if getattr(self, name) is not None:
-                s(self, name, v.integer(name, getattr(self, name), low=1))
+                # The samplers draw χ² variables with m − j degrees of freedom, which numpy takes as int64.
+                s(self, name, v.integer(name, getattr(self, name), low=1, high=v.INT64_MAX))
         if (self.m_in is None) != (self.m_out is None):
             name = "m_out" if self.m_out is None else "m_in"
             raise v.ParameterError(
