@@ -163,9 +163,10 @@ def test_ctrl_c_during_verify_prints_one_line_and_no_worker_traceback(tmp_path) 
     )
     try:
         deadline = time.monotonic() + 120
+        # At least the two workers (multiprocessing may add a helper process of its own).
         while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert len(_children(proc.pid)) == 2, "the workers never started"
+        assert len(_children(proc.pid)) >= 2, "the workers never started"
         time.sleep(1.0)
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
