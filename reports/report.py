@@ -25,6 +25,9 @@ from maml_theory.theory.claims import registered
 from maml_theory.theory.derivation import Derivation
 from maml_theory.theory.representation import model as R
 
+FIGURES_FOLDER = "figures"
+"""The report's figures go to this folder inside its own (the LaTeX includes them from there)."""
+
 TEX_PACKAGES = "texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk"
 """Debian packages that compile the report."""
 
@@ -205,7 +208,7 @@ def _figures_section(results: list[figures.FigureResult]) -> str:
     for f in results:
         parts.append(
             "\\begin{figure}[p]\n\\centering\n"
-            f"\\includegraphics[width=\\textwidth]{{figures/{f.pdf.name}}}\n"
+            f"\\includegraphics[width=\\textwidth]{{{FIGURES_FOLDER}/{f.pdf.name}}}\n"
             f"\\caption{{\\texttt{{{f.name}}}: {tex.text(f.caption)}}}\n"
             f"\\label{{fig:{f.name}}}\n\\end{{figure}}"
         )
@@ -246,7 +249,7 @@ def write(out: Path, *, quick: bool = False, seed: int = 0, progress: Callable[[
     progress("deriving")
     derivation_text = _derivation_section(quick, {v.id: v for v in verdicts})
     progress("drawing the figures")
-    results = figures.build(None, out / "figures", quick=quick)
+    results = figures.build(None, out / FIGURES_FOLDER, quick=quick)
     body = [
         _section("Provenance", _paragraphs(PROVENANCE)),
         _section("Spec L: the task landscape", _paragraphs(SPEC_L)),

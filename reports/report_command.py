@@ -29,12 +29,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maml_theory.reports import (
-        report,
-    )  # here, not at the top: it imports both theories (seconds of sympy)
+    # Imported here, not at the top: it imports both theories (seconds of sympy).
+    from maml_theory.reports import report
 
-    # The folder is checked before the minutes of work, not found unwritable after them.
+    # The folders are checked before the minutes of work, not found unwritable after them: the report's
+    # own and the figures' inside it (a file named figures there would stop the drawing).
     out = figures.output_folder(Path(args.out))
+    figures.output_folder(out / report.FIGURES_FOLDER)
 
     def progress(stage: str) -> None:
         print(f"maml-theory report: {stage}", file=sys.stderr, flush=True)

@@ -218,6 +218,12 @@ def test_report_to_an_unwritable_place_stops_before_any_work(tmp_path, capsys, m
         line = one_error_line(err)
         assert code == 2 and out == ""
         assert reason in line and line.endswith(f"(got {out_dir!r})")
+    # A file where the report's figures folder would go stops it too, before any work.
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / report.FIGURES_FOLDER).write_text("")
+    code, out, err = run(capsys, "report", "--quick", "--out", str(blocked))
+    assert code == 2 and "File exists" in one_error_line(err)
 
 
 def test_output_folder_is_created_and_left_empty(tmp_path) -> None:

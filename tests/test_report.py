@@ -55,16 +55,26 @@ def test_overfull_is_read_from_the_log() -> None:
     assert overfull(log) == ["Overfull \\hbox (60.2pt too wide) in paragraph at lines 3--4"]
 
 
-def test_quick_report_typesets_cleanly(quick_report) -> None:
-    # Nothing sticks out of the page by more than 1 pt, every reference resolves, no placeholder stands in
-    # for an expression, and no character prints as another (OT1's < > as ¡ ¿).
-    log = quick_report.tex.with_suffix(".log").read_text(errors="replace")
+def assert_typesets_cleanly(done: report.Report) -> None:
+    """Nothing sticks out of the page by more than 1 pt, every reference resolves, no placeholder stands in
+    for an expression, and no character prints as another (OT1's < > as ¡ ¿)."""
+    log = done.tex.with_suffix(".log").read_text(errors="replace")
     assert not overfull(log), overfull(log)[:5]
     assert "undefined" not in log.lower()
-    text = subprocess.run(["pdftotext", str(quick_report.pdf), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(["pdftotext", str(done.pdf), "-"], capture_output=True, text=True).stdout
     for bad in ("¡", "¿", "character expression", "maml-theory derive prints it"):
         assert bad not in text, bad
-    assert "resizebox" not in quick_report.tex.read_text()
+    assert "resizebox" not in done.tex.read_text()
+
+
+def test_quick_report_typesets_cleanly(quick_report) -> None:
+    assert_typesets_cleanly(quick_report)
+
+
+@pytest.mark.slow
+def test_full_report_typesets_cleanly(tmp_path) -> None:
+    # The main job itself (every claim with its search, the slow proofs, the full figures): a few minutes.
+    assert_typesets_cleanly(report.compile_pdf(report.write(tmp_path, progress=lambda _: None)))
 
 
 def test_the_tex_packages_are_named_alike_everywhere() -> None:
