@@ -428,6 +428,8 @@ _FUZZ = settings(
 @example(argv=["landscape", "--d", "1e308", "--mc", "10"])
 # A batch size past int64 in the Monte Carlo's χ² draws: was an OverflowError traceback.
 @example(argv=["landscape", "--m", "9223372036854775808", "--mc", "2"])
+# αρ_H = 1 and m = 1e308: g_H = 6e-308, and 4 g_H g_E underflowed to 0 (ZeroDivisionError in the ceiling).
+@example(argv=["landscape", "--m", "1e308", "--rho-hard", "1"])
 def test_landscape_keeps_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 

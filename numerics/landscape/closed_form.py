@@ -174,8 +174,9 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
     """λ, μ, E_m(w_NAL), E_m(w_MAML), G, and the ceiling (g_H + g_E)²/(4 g_H g_E) of §3.6e.
 
     Evaluated in floats; where an intermediate overflows (a float power raises OverflowError, a product
-    becomes ∞, an ∞/∞ NaN) or underflows (a zero E_m(w_MAML) or weight denominator), once more in mpmath
-    (:func:`_wide_range`): the results if float64 holds them, else :class:`ParameterError` with the reason.
+    becomes ∞, an ∞/∞ NaN) or underflows (a zero E_m(w_MAML), weight denominator or 4 g_H g_E), once more in
+    mpmath (:func:`_wide_range`): the results if float64 holds them, else :class:`ParameterError` with the
+    reason.
 
     >>> from maml_theory.numerics.landscape.instances import EasyHard
     >>> forms = easy_hard(EasyHard())  # d = 5, α = 1, p_H = 0.8, ρ_H = 0.1, ρ_E = 1, R = 5, m = 100
@@ -184,7 +185,7 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
     """
     try:
         values = _two_type(inst)
-    except (OverflowError, DegenerateInstance):
+    except (OverflowError, ZeroDivisionError, DegenerateInstance):  # ZeroDivision: a product underflowed
         values = _wide_range(inst)
     # The ceiling alone may be infinite, and only where a type is solved exactly (g = 0).
     unbounded = min(values[6], values[7]) == 0.0 and values[5] == math.inf
