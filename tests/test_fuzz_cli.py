@@ -430,6 +430,9 @@ _FUZZ = settings(
 @example(argv=["landscape", "--m", "9223372036854775808", "--mc", "2"])
 # αρ_H = 1 and m = 1e308: g_H = 6e-308, and 4 g_H g_E underflowed to 0 (ZeroDivisionError in the ceiling).
 @example(argv=["landscape", "--m", "1e308", "--rho-hard", "1"])
+# ν_H = σ = R = 0 and two tasks, both hard: every sampled excess is 0 and the Monte Carlo gain was 0/0 (NaN).
+@example(argv=["landscape", "--nu-hard", "0", "--sigma", "0", "--R", "0", "--mc", "2"])
+@example(argv=["landscape", "--nu-hard", "0", "--sigma", "0", "--R", "0", "--mc", "2", "--json"])
 def test_landscape_keeps_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 
