@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from maml_theory.numerics.landscape.montecarlo import sd_relative_error
+from maml_theory.numerics.landscape.montecarlo import Z, sd_relative_error
 
-Z = 6.0
+__all__ = ["Z", "spread_tolerance"]
 
 
 def spread_tolerance(replicates: np.ndarray) -> float:

@@ -33,7 +33,7 @@ import sympy as sp
 import maml_theory.theory.landscape.claims  # noqa: F401  (registers the claims bound here)
 from maml_theory.numerics.landscape import closed_form, oracle
 from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
-from maml_theory.numerics.landscape.montecarlo import adapted_excess
+from maml_theory.numerics.landscape.montecarlo import Z, adapted_excess
 from maml_theory.numerics.verification.checks import Check, Inadmissible, bind, claim, residual_claim
 from maml_theory.numerics.verification.space import Param, Space
 from maml_theory.theory.claims import Claim, Provenance, register, registered
@@ -143,8 +143,6 @@ ROUTE = Space((*EASY_HARD.params, SEED))
 ROUTE_TASKS = 20_000
 """Tasks per Monte Carlo of the route claim: relative standard errors of about 1 % (more where the excess
 is heavy tailed, at small m), enough to see a wrong term in g_m, at about 10 ms an instance."""
-Z = 6.0
-"""Standard errors a Monte Carlo mean may stray from the closed form (the project's one Monte Carlo band)."""
 
 
 def oracle_residual(params: Mapping[str, float]) -> dict[str, float]:

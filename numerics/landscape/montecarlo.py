@@ -127,6 +127,11 @@ class ExcessEstimate:
         return float(np.sqrt(max(grad @ block @ grad, 0.0)))
 
 
+Z = 6.0
+"""Standard errors a Monte Carlo mean may stray from its exact value: the project's one Monte Carlo band (the
+route claim L.route.montecarlo and the tests, through tests/tolerances.py)."""
+
+
 def sd_relative_error(kurtosis: float | np.ndarray, n: int) -> float | np.ndarray:
     """sd(ŝ)/s ≈ √((κ − 1)/(4n)) for the sample standard deviation ŝ of n iid draws of kurtosis κ = μ₄/μ₂²
     (the delta method on ŝ² = sample variance, whose variance is (μ₄ − μ₂²)/n to first order): about
