@@ -49,6 +49,7 @@ NAMES = {
     "chat": ("ĉ", r"\hat{c}"),
     "thetabar": ("θ̄", r"\bar{\theta}"),
     "B_perp": ("B_⊥", r"B_{\perp}"),
+    "EG_B_span": ("E[G_B](B_*A, 0)", r"\mathbb{E}[G_B](B_{*}A, 0)"),
     "w^*": ("w*", r"w^{*}"),
 }
 """Names sympy would not write as meant (B_perp as B_{perp}, dG/dR as a fraction): (terminal text, LaTeX)."""

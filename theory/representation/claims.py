@@ -108,6 +108,7 @@ def _register_all() -> None:
     _heads()
     _reduced()
     _expected()
+    _span_unbiased()
     _rates()
     _register_theorem()
     _scale()
@@ -259,6 +260,28 @@ def _expected() -> None:
         )
 
 
+def _span_unbiased() -> None:
+    """At a point of the truth's span the expected finite-sample update has no B_⊥ part (spec R §8's question
+    whether m_in's bias moves the fixed subspace)."""
+    at_span = sp.MatrixSymbol("EG_B_span", R.d, R.k)
+    for method in ("anil", "fo-anil", "maml", "fo-maml"):
+        register(
+            Claim(
+                f"R.floor.unbiased.{method}",
+                f"{updates.TITLES[method]}: finite samples do not bias the update out of the truth's span",
+                "spec R §8 (the finite-sample floor: answered here)",
+                Provenance.DERIVED,
+                "B = B_*A (any k×k A: a point of span(B_*)) and w = 0, m_in inner and m_out outer samples, "
+                "any m_in, m_out; E[G_B] from the expected finite-sample update. So the floor under the "
+                "linear convergence is variance only: m_in's bias does not move the fixed subspace",
+                sp.Eq(sp.Transpose(R.B_perp) * at_span, sp.ZeroMatrix(R.d - R.k, R.k), evaluate=False),
+                prove=lambda m=method: _span_unbiased_proof(m),
+                slow=method in SLOW_EXPECTATIONS,
+                shares=f"expected update of {method}",
+            )
+        )
+
+
 def _rates() -> None:
     """The per-step contraction (§4.5) and the asymptotic rate (§4.6)."""
     norm_e, norm_e_next, lam_lo, lam_hi = sp.symbols(
@@ -354,6 +377,17 @@ def _expected_limit_proof(method: str, zero_head: bool) -> Proof:
 def _outer_free_proof(method: str, zero_head: bool) -> Proof:
     free = [finite_sample.expected_update(method, zero_head)[f"E[G_{n}]"].has(losses.m_out) for n in "Bw"]
     return Proof(not any(free), "m_out is not a free symbol of the expected update")
+
+
+def _span_unbiased_proof(method: str) -> Proof:
+    expected = finite_sample.expected_update(method, EXPECTED[method])["E[G_B]"]
+    # w = 0 first (exact MAML's expectation is derived there only), then B = B_*A; xreplace replaces whole
+    # nodes, so the B_* already in the expression is left alone.
+    at_span = expected.xreplace(ZERO_W).xreplace({B: Bs * R.A})
+    return _proof(
+        [(sp.Transpose(R.B_perp) * at_span, sp.ZeroMatrix(R.d - R.k, R.k))],
+        "E[G_B] at w = 0, B = B_*A, multiplied by B_⊥ᵀ (B_⊥ᵀB_* = 0), general d, k, m_in, m_out",
+    )
 
 
 def _diversity_proof() -> Proof:
