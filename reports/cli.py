@@ -20,6 +20,7 @@ from maml_theory.reports import (
     derive_command,
     dynamics_command,
     figures_command,
+    floor_command,
     landscape_command,
     report_command,
     verify_command,
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     landscape_command.add_parser(commands)
     dynamics_command.add_parser(commands)
+    floor_command.add_parser(commands)
     derive_command.add_parser(commands)
     figures_command.add_parser(commands)
     verify_command.add_parser(commands)

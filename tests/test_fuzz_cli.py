@@ -190,6 +190,25 @@ DYNAMICS: Spec = {
     "--json": None,
 }
 
+# floor: grids of one or two small values, T ≤ 12, runs ≤ 3, or absurd sizes.
+FLOOR: Spec = {
+    "--methods": (("anil", "fo-anil,maml", "fo-maml"), ("nal", "anil,anil", "")),
+    "--d": (("2", "4", "2,4"), (*HUGE, "0", "2,,4")),
+    "--k": (("1", "2"), HUGE),
+    "--n": (("1", "2", "1,2"), HUGE),
+    "--m-in": (("1", "2", "1,3"), HUGE),
+    "--m-out": (("1", "2"), HUGE),
+    "--sigma": (("0.5", "1", "0.5,2"), ("0", "-1")),
+    "--alpha": POSITIVE,
+    "--beta": POSITIVE,
+    "--T": (("8", "12"), HUGE),
+    "--mu": NONNEGATIVE,
+    "--init": (("theory", "random"), ()),
+    "--runs": (("2", "3"), (*HUGE, "1")),
+    "--seed": SEEDS,
+    "--json": None,
+}
+
 # derive: the cheap subjects run (the others take sympy up to a minute: drawn poisoned).
 CHEAP_SUBJECTS = ("nal", "anil")
 DERIVE: Spec = {"--latex": None}
@@ -310,6 +329,8 @@ TOP_LEVEL = st.sampled_from(
 LINES = {
     "landscape": command_line("landscape", LANDSCAPE),
     "dynamics": command_line("dynamics", DYNAMICS, required=("--method",)),
+    # The defaults (T = 400, 10 runs, d = n = 20) take seconds: the sizes are always drawn.
+    "floor": command_line("floor", FLOOR, required=("--T", "--runs", "--d", "--n")),
     "derive": derive_lines(),
     "figures": figures_lines(),
     "verify": verify_lines(),
@@ -451,6 +472,12 @@ def test_landscape_keeps_the_contract(argv, capsys, files, warm):
 @example(argv=["dynamics", "--method", "anil", "--d", "1e308"])
 @example(argv=["dynamics", "--method", "anil", "--T", "1e308", "--n", "1e308"])
 def test_dynamics_keeps_the_contract(argv, capsys, files, warm):
+    check(argv, capsys, files)
+
+
+@_FUZZ
+@given(argv=LINES["floor"])
+def test_floor_keeps_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 
 
