@@ -7,7 +7,9 @@ whether the run was long enough (``settled``), and the runs that diverged (a poi
 then per method the fitted
 exponents of dist_∞ in d, n·m_out, m_in and σ with bootstrap intervals, beside the exponents the
 reconstructed bound dist_∞ ≤ C(√(kd/(n·m_out)) + √(k/m_in))·σ̃ suggests. Ctrl-C prints the finished grid
-points and exits with code 130.
+points and exits with code 130. ``--save`` also writes the JSON, with the command line and the time, where
+the report finds it (:mod:`maml_theory.reports.results`); without a saved result the report runs
+:data:`QUICK`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from maml_theory.numerics.representation import floor as fl
 from maml_theory.numerics.representation.dynamics import check_cost, cost
 from maml_theory.numerics.representation.instances import Instance
 from maml_theory.numerics.verification.engine import json_safe
+from maml_theory.reports import results
 from maml_theory.reports.arguments import count, number
 from maml_theory.reports.figures.progress import Progress
 
@@ -45,6 +48,9 @@ _FIXED = (
     ("--T", "T", "outer steps (>= 8: the floor is read from the last quarter)", "400"),
     ("--mu", "mu", "heads ~ N(0, diag(1, …, 1, µ²)) (µ >= 0)", "1"),
 )
+
+QUICK = ("--d", "10,20", "--n", "10,40", "--m-in", "10,40", "--runs", "6", "--T", "200")
+"""The report's grid when no result is saved: 8 points, 4 methods, about 10 s."""
 
 GUESSED = {"d": 0.5, "n_m_out": -0.5, "m_in": -0.5, "sigma": 1.0}
 """The exponents the reconstructed bound suggests where one of its terms dominates (σ̃ ≈ σ for large σ)."""
@@ -72,7 +78,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", default="10", metavar="R", help="runs per grid point (>= 2) [default: 10]")
     p.add_argument("--seed", default="0", metavar="S", help="seed [default: 0]")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--save", action="store_true", help=f"also save the result for the report ({results.path('floor')})"
+    )
     p.set_defaults(run=run)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """The arguments of ``maml-theory floor ARGV`` (defaults filled in)."""
+    parser = argparse.ArgumentParser(prog="maml-theory")
+    add_parser(parser.add_subparsers())
+    return parser.parse_args(["floor", *argv])
+
+
+def command_line(args: argparse.Namespace) -> list[str]:
+    """Every setting of ``args`` as arguments: the full configuration a saved result was made with."""
+    flags = [("--methods", "methods"), *((f, d) for f, d, _, _ in (*_GRID, *_FIXED))]
+    flags += [("--init", "init"), ("--runs", "runs"), ("--seed", "seed")]
+    return ["floor", *(x for flag, dest in flags for x in (flag, str(getattr(args, dest))))]
 
 
 def _methods(text: str) -> list[str]:
@@ -175,13 +198,20 @@ def floors(
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def compute(args: argparse.Namespace, progress: Progress | None = None) -> dict[str, Any]:
+    """The command's result for parsed arguments: everything validated before the first simulation."""
     methods = _methods(args.methods)
     runs = count("runs", args.runs, low=2)
     seed = count("seed", args.seed, low=0)
     points = grid(args, runs, len(methods))
-    result = floors(methods, points, seed=seed, runs=runs, progress=Progress("floor"))
-    print(json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(result))
+    return json_safe(floors(methods, points, seed=seed, runs=runs, progress=progress))
+
+
+def run(args: argparse.Namespace) -> int:
+    result = compute(args, Progress("floor"))
+    print(json.dumps(result, indent=2, allow_nan=False) if args.json else table(result))
+    if args.save and not result.get("interrupted"):
+        results.save("floor", result, command_line(args))
     return 130 if result.get("interrupted") else 0
 
 

@@ -19,7 +19,13 @@ from maml_theory.theory.claims import registered
 from maml_theory.theory.derivation import Derivation
 from maml_theory.theory.relations import definition
 
-SECTIONS = ("Provenance", "Spec L: the task landscape", "Spec R: representation learning", "Derivations")
+SECTIONS = (
+    "Provenance",
+    "Spec L: the task landscape",
+    "Spec R: representation learning",
+    "Derivations",
+    "Finite samples: the floor",
+)
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +172,14 @@ def _stub(out):
     path = out / "report.tex"
     path.write_text("x")
     return path
+
+
+def test_the_floor_section_shows_a_saved_result_and_says_which(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # results are saved under reports/build/results of the working directory
+    argv = ["floor", "--methods", "fo-anil", "--d", "6,8", "--T", "40", "--runs", "2", "--save"]
+    assert main(argv) == 0
+    section = report._floor_section(quick=False)
+    assert "saved by maml-theory floor --methods fo-anil --d 6,8" in section
+    assert "on 20" in section  # the date it was saved
+    # The quick report never reads a saved result: it runs its own grid and says so.
+    assert "the quick grid, computed for this report" in report._floor_section(quick=True)
