@@ -12,6 +12,7 @@ search, no minute-long proofs, the figures' quick configs (what CI builds)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -326,12 +327,26 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 def write(out: Path, *, quick: bool = False, seed: int = 0, progress: Callable[[str], None] = print) -> Path:
     """Derive, verify and draw; write ``out/report.tex`` (and the figures under ``out/figures``)."""
     out.mkdir(parents=True, exist_ok=True)
+    progress("deriving")
+    # First, in this process: the derivations stay cached here, and the verifying workers forked below
+    # inherit them instead of repeating the sympy work of the claims that share them.
+    derivations(quick)
     progress("verifying the claims")
     verify_command.builtin()
     claims = [c for c in registered("L.") + registered("R.") if not (quick and c.slow)]
     skipped = [c.id for c in registered("L.") + registered("R.") if quick and c.slow]
-    verdicts = [engine.verify(c, instances=INSTANCES[quick], seed=seed, search=not quick) for c in claims]
-    progress("deriving")
+    # The verify command's worker processes, one per core (verdicts do not depend on how many).
+    verdicts = list(
+        verify_command.verdicts(
+            claims,
+            jobs=os.cpu_count() or 1,
+            instances=INSTANCES[quick],
+            seed=seed,
+            search=not quick,
+            use_cache=True,
+            owner={},
+        )
+    )
     derivation_text = _derivation_section(quick, {v.id: v for v in verdicts})
     progress("measuring the finite-sample floor")
     floor_text = _floor_section(quick)

@@ -38,6 +38,8 @@ NAMES = {
     "mu_star_sq": ("μ*²", r"\mu_{*}^{2}"),
     "kappa_star": ("κ*", r"\kappa_{*}"),
     "dist_T": ("dist_T", r"\operatorname{dist}_{T}"),
+    "dist_inf": ("dist_∞", r"\operatorname{dist}_{\infty}"),
+    "sigma_tilde": ("σ̃", r"\tilde{\sigma}"),
     "E_norm": ("‖E‖₂", r"\lVert E \rVert_{2}"),
     "E_next_norm": ("‖E⁺‖₂", r"\lVert E^{+} \rVert_{2}"),
     "lambda_min": ("λ_min", r"\lambda_{\min}"),

@@ -15,6 +15,11 @@ check larger instances separately.
   principal angle arcsin dist_0, the others uniform below it), w_0 = 0, β = c·αE_0/κ_*; T = 300 population
   steps; the observable is dist_T at the step T ≥ 1 where dist_T over the bound is largest, among the steps
   where the bound is above 1e-10 (below that, dist is float64 round-off and says nothing about the claim).
+- ``R.floor.bound.*`` (spec R §8, reconstructed): :func:`maml_theory.numerics.representation.floor.measure`
+  on a finite-sample instance with fresh heads N(0, I_k), a random start, α = 0.5 and β ∈ [0.1, 0.3]
+  (:data:`FLOOR`), :data:`FLOOR_RUNS` runs of :data:`FLOOR_STEPS` steps. The claim speaks of the converging
+  regime and of settled runs: an instance where a run diverges (the step is named) or whose runs have not
+  settled (:attr:`~.floor.Floor.settled`) is skipped as outside its scope.
 - ``R.route.<method>``: two of the routes, the simulator's hand-derived batched meta-gradient
   (:func:`~maml_theory.numerics.representation.simulate.meta_gradient`) and the autograd oracle's
   (:func:`~maml_theory.numerics.representation.oracle.meta_gradient`), which share no gradient code, at a
@@ -31,7 +36,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 import maml_theory.theory.representation.claims  # noqa: F401  (registers the claims bound here)
-from maml_theory.numerics.representation import oracle
+from maml_theory.numerics.representation import floor, oracle
 from maml_theory.numerics.representation.instances import (
     METHODS,
     Batches,
@@ -41,7 +46,14 @@ from maml_theory.numerics.representation.instances import (
     haar_frame,
 )
 from maml_theory.numerics.representation.simulate import meta_gradient, simulate, step
-from maml_theory.numerics.verification.checks import Check, Diverged, bind, claim, residual_claim
+from maml_theory.numerics.verification.checks import (
+    Check,
+    Diverged,
+    Inadmissible,
+    bind,
+    claim,
+    residual_claim,
+)
 from maml_theory.numerics.verification.space import Param, Space
 from maml_theory.theory.claims import registered
 
@@ -237,6 +249,54 @@ def theorem(method: str):
     return observe
 
 
+FLOOR = Space(
+    (
+        Param("k", 1, 3, integer=True),
+        Param("d_extra", 1, 7, integer=True),
+        Param("n", 10, 30, integer=True),
+        Param("m_in", 10, 30, integer=True),
+        Param("m_out", 10, 30, integer=True),
+        Param("sigma", 0.25, 2.0, log=True),
+        Param("beta", 0.1, 0.3, log=True),
+        SEED,
+    ),
+    derive=lambda v: {"d": v["k"] + v["d_extra"]},
+)
+FLOOR_ALPHA = 0.5
+FLOOR_STEPS = 200
+FLOOR_RUNS = 3
+FLOOR_SEARCH = 20
+"""Boundary evaluations for a floor claim: each is three finite-sample runs of 200 steps."""
+
+
+def floor_of(method: str) -> Callable[[Mapping[str, float]], dict[str, float]]:
+    """dist_∞ of ``method`` at an instance of :data:`FLOOR` (module docstring)."""
+
+    def observe(params: Mapping[str, float]) -> dict[str, float]:
+        d, k, n, m_in, m_out = (int(params[name]) for name in ("d", "k", "n", "m_in", "m_out"))
+        inst = Instance(
+            d=d,
+            k=k,
+            n=n,
+            alpha=FLOOR_ALPHA,
+            beta=params["beta"],
+            T=FLOOR_STEPS,
+            sigma=params["sigma"],
+            m_in=m_in,
+            m_out=m_out,
+            init="random",
+        )
+        f = floor.measure(method, inst, seed=int(params["seed"]), runs=FLOOR_RUNS)
+        if f.diverged:
+            # The claim speaks of the converging regime: a run that leaves it is outside its scope.
+            raise Inadmissible(f"outside the converging regime: a run diverged at step {f.first_divergence}")
+        if not f.settled:
+            raise Inadmissible("the runs have not settled on their floor")
+        return {"dist_inf": f.value}
+
+    return observe
+
+
 ROUTE = Space(
     (
         SEED,
@@ -307,6 +367,15 @@ def _bind_all() -> None:
     bind(Check(claims["R.contraction"], CONTRACTION, contraction))
     bind(Check(claims["R.rate"], RATE, rate, search_budget=RATE_SEARCH))
     for method in META:
+        bind(
+            Check(
+                claims[f"R.floor.bound.{method}"],
+                FLOOR,
+                floor_of(method),
+                boundary={"beta": 2.0},
+                search_budget=FLOOR_SEARCH,
+            )
+        )
         bind(
             Check(
                 claims[f"R.theorem.{method}"],

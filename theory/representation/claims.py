@@ -109,6 +109,7 @@ def _register_all() -> None:
     _reduced()
     _expected()
     _span_unbiased()
+    _floor_bound()
     _rates()
     _register_theorem()
     _scale()
@@ -278,6 +279,35 @@ def _span_unbiased() -> None:
                 prove=lambda m=method: _span_unbiased_proof(m),
                 slow=method in SLOW_EXPECTATIONS,
                 shares=f"expected update of {method}",
+            )
+        )
+
+
+FLOOR_CONSTANT = sp.Rational(1, 2)
+"""The constant C of the reconstructed floor bound (spec R §8): a guess, checked like the rest; the worst
+slack times C is the smallest constant that holds on the instances drawn."""
+
+
+def _floor_bound() -> None:
+    """Spec R §8's reconstructed floor: dist_∞ ≤ C(√(kd/(n·m_out)) + √(k/m_in))·σ̃."""
+    dist_inf, sigma_tilde = sp.symbols("dist_inf sigma_tilde", positive=True)
+    d, k, n, m_in, m_out = sp.symbols("d k n m_in m_out", positive=True, integer=True)
+    sigma = sp.Symbol("sigma", nonnegative=True)
+    rate = sp.sqrt(k * d / (n * m_out)) + sp.sqrt(k / m_in)
+    for method in ("anil", "fo-anil", "maml", "fo-maml"):
+        register(
+            Claim(
+                f"R.floor.bound.{method}",
+                f"{updates.TITLES[method]}: the finite-sample floor (reconstructed)",
+                "spec R §8 (the papers' finite-sample floor; constants and exponents reconstructed)",
+                Provenance.RECONSTRUCTED,
+                "fresh tasks (heads N(0, I_k), so E‖θ‖² = k) and fresh samples every round, label noise σ, a "
+                "random start, step sizes in the converging regime; dist_∞: the median over runs of the mean "
+                "of dist(B_t, B_*) over the last quarter of the run, once it has settled; the constant C and "
+                "the form of σ̃ are guesses",
+                sp.Le(dist_inf, sp.Mul(FLOOR_CONSTANT, rate, sigma_tilde, evaluate=False)),
+                where=((sigma_tilde, sp.sqrt(sigma**2 + k)),),
+                scale=0.0,  # floors are small numbers: judged relative to the bound however small
             )
         )
 
