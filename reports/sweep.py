@@ -29,6 +29,7 @@ import functools
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import threading
@@ -39,9 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maml_theory.numerics.validation import ParameterError
+from maml_theory.numerics.validation import ParameterError, real
 from maml_theory.numerics.verification.engine import json_safe
 from maml_theory.reports import dynamics_command, landscape_command
+from maml_theory.reports.arguments import number
 
 COMMANDS = {"landscape": landscape_command, "dynamics": dynamics_command}
 """The commands a sweep runs: each has ``inputs(args)`` (validation, no work) and ``result(inputs)``."""
@@ -399,3 +401,49 @@ def _cell(x: Any) -> Any:
     if isinstance(x, bool):
         return "true" if x else "false"
     return x
+
+
+def add_scheduler_flags(p: argparse.ArgumentParser) -> None:
+    """``--scheduler`` and ``--timeout``, shared by ``sweep`` and ``verify``."""
+    p.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) to run on"
+    )
+    p.add_argument(
+        "--timeout",
+        default=str(TIMEOUT),
+        metavar="S",
+        help=f"seconds to wait for --scheduler to answer [default: {TIMEOUT:g}]",
+    )
+
+
+TIMEOUT = 10.0
+"""Seconds a scheduler is given to answer."""
+
+
+def timeout_seconds(text: str) -> float:
+    return real("timeout", number(text), low=0, low_open=True, allowed="seconds > 0")
+
+
+def connect(address: str | None, workers: int, timeout: float) -> tuple[Any, Any]:
+    """(client, cluster): a client of the scheduler at ``address`` (cluster None), or of a new LocalCluster
+    of ``workers`` processes with one thread each. An address that is not one, or does not answer within
+    ``timeout`` seconds, is a usage mistake (ConfigError)."""
+    from distributed import Client, LocalCluster
+
+    if address is None:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        return Client(cluster), cluster
+    try:
+        return Client(address, timeout=timeout), None
+    except ValueError as e:  # distributed's parse of the address
+        message = f"--scheduler must be a scheduler's address, tcp://HOST:PORT ({e}) (got {address!r})"
+        raise ConfigError(message.replace("\n", " ")) from None
+    except (OSError, TimeoutError) as e:
+        message = f"--scheduler {address} did not answer within {timeout:g} s ({type(e).__name__}: {e})"
+        raise ConfigError(message.replace("\n", " ")) from None

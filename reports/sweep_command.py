@@ -43,14 +43,13 @@ workers died too often): ``--resume`` runs them; 2 a usage mistake, found before
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
 from maml_theory.numerics import validation as v
 from maml_theory.reports import sweep as engine
-from maml_theory.reports.arguments import count, number
+from maml_theory.reports.arguments import count
 
 GIB = 2**30
 WORKER_MEMORY = GIB
@@ -66,17 +65,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", metavar="FILE.toml", help="the sweep (see the command's documentation)")
     p.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) to run on"
-    )
-    p.add_argument(
         "--workers",
         default=None,
         metavar="N",
         help="local worker processes, without --scheduler [default: the CPUs]",
     )
-    p.add_argument(
-        "--timeout", default="10", metavar="S", help="seconds to wait for --scheduler to answer [default: 10]"
-    )
+    engine.add_scheduler_flags(p)
     p.add_argument("--out", default=None, metavar="DIR", help="output folder [default: FILE's name]")
     p.add_argument(
         "--resume", action="store_true", help="continue the sweep in --out: run only its unfinished tasks"
@@ -102,11 +96,11 @@ def run(args: argparse.Namespace) -> int:
             f"this machine has {_memory() / GIB:.0f} GiB)",
             args.workers,
         )
-    timeout = v.real("timeout", number(args.timeout), low=0, low_open=True, allowed="seconds > 0")
+    timeout = engine.timeout_seconds(args.timeout)
     out = Path(args.out if args.out is not None else Path(args.file).stem)
     _check_out(out, args.resume)
     engine.check_points(sweep)
-    client, cluster = _connect(args.scheduler, workers, timeout)
+    client, cluster = engine.connect(args.scheduler, workers, timeout)
     try:
         outcome = engine.execute(sweep, out, client, progress=sys.stdout.isatty())
     finally:
@@ -141,27 +135,3 @@ def _check_out(out: Path, resume: bool) -> None:
     parent = next((p for p in out.absolute().parents if p.exists()), None)
     if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK):
         raise v.ParameterError("out", "a folder that can be made (its parent is not writable)", str(out))
-
-
-def _connect(address: str | None, workers: int, timeout: float) -> tuple[object, object]:
-    """A client of the scheduler at ``address``, or of a new LocalCluster of ``workers`` processes with one
-    thread each; an address that does not answer within ``timeout`` seconds is a usage mistake."""
-    from distributed import Client, LocalCluster
-
-    if address is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        return Client(cluster), cluster
-    try:
-        return Client(address, timeout=timeout), None
-    except (OSError, TimeoutError, ValueError) as e:
-        raise engine.ConfigError(
-            f"--scheduler {address} did not answer within {timeout:g} s ({type(e).__name__}: {e})".replace(
-                "\n", " "
-            )
-        ) from None
