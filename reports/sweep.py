@@ -435,7 +435,8 @@ def connect(address: str | None, workers: int, timeout: float) -> tuple[Any, Any
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # Any free port for the scheduler's web server (its default, 8787, may be taken).
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         )
         return Client(cluster), cluster

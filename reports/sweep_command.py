@@ -102,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
     engine.check_points(sweep)
     client, cluster = engine.connect(args.scheduler, workers, timeout)
     try:
+        try:  # made once the cluster answers: a scheduler that does not leaves nothing behind
+            (out / engine.TASKS).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise v.ParameterError("out", f"a folder that can be made ({e.strerror})", str(out)) from None
         outcome = engine.execute(sweep, out, client, progress=sys.stdout.isatty())
     finally:
         client.close()

@@ -327,6 +327,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.no_run and args.explain is None:
         raise v.ParameterError("no_run", "given with --explain ID", "--no-run")
+    if args.scheduler is not None and (args.list or args.at is not None or args.explain is not None):
+        allowed = "given for a run over claims, not with --list, --at or --explain"
+        raise v.ParameterError("scheduler", allowed, args.scheduler)
     builtin()
     owner = load(args.load)
     if args.explain is not None:
