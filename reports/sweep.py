@@ -52,14 +52,13 @@ NOT_SWEPT = ("json", "seed", "runs", "help")
 """Flags that are not a sweep's parameters: the output format, the seed (``seeds`` gives it) and ``runs``
 (the seeds are a sweep's repetitions, so that every row is one run)."""
 
-KEYS = ("command", "fixed", "grid", "seeds", "plot")
+KEYS = ("command", "fixed", "grid", "seeds", "plot", "log")
 MAX_TASKS = 1_000_000
 """The most tasks (points × seeds) a sweep may have: each leaves a task file of about 1 KB, and the table
 holds them all in memory at the end."""
 TASKS = "tasks"
 TABLE = "results.csv"
 COPY = "sweep.toml"
-PLOT = "plot.png"
 BATCHES_PER_WORKER = 16
 """Batches each worker gets on average: enough that the workers finish at about the same time and that a
 lost worker loses little, few enough that Dask's cost per batch is small against the batch's time."""
@@ -97,7 +96,8 @@ class Sweep:
     fixed: dict[str, Value]
     grid: dict[str, list[Value]]
     seeds: list[int]
-    plot: str | None = None
+    plot: tuple[str, ...] = ()
+    log: tuple[str, ...] = ()
     text: str = field(default="", repr=False)
 
     def points(self) -> Iterator[dict[str, Value]]:
@@ -193,15 +193,25 @@ def load(path: str) -> Sweep:
         if name in fixed:
             raise ConfigError(f"{path}: {name} is both in [fixed] and in [grid]")
     seeds = _seeds(path, data.get("seeds", 1))
-    sweep = Sweep(Path(path), command, fixed, grid, seeds, data.get("plot"), text)
+    plot, log = _names(path, "plot", data.get("plot", [])), _names(path, "log", data.get("log", []))
+    if plot and not 1 <= len(grid) <= 2:
+        raise ConfigError(f"{path}: plot needs one or two [grid] axes (there are {len(grid)})")
+    if not set(log) <= set(plot):
+        raise ConfigError(
+            f"{path}: log must name plotted columns ({', '.join(plot) or 'none'}) (got {log!r})"
+        )
+    sweep = Sweep(Path(path), command, fixed, grid, seeds, plot, log, text)
     if sweep.size > MAX_TASKS:
         raise ConfigError(f"{path}: {sweep.size} tasks (points × seeds); at most {MAX_TASKS} are allowed")
-    if sweep.plot is not None and (not isinstance(sweep.plot, str) or not 1 <= len(grid) <= 2):
-        raise ConfigError(
-            f"{path}: plot must be the name of a result column, with one or two [grid] axes "
-            f"(got {sweep.plot!r} with {len(grid)} axes)"
-        )
     return sweep
+
+
+def _names(path: str, key: str, value: object) -> tuple[str, ...]:
+    """``plot`` or ``log``: a result column's name or a list of them."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError(f"{path}: {key} must be a result column's name or a list of them (got {value!r})")
+    return tuple(dict.fromkeys(names))
 
 
 def _check_value(path: str, where: str, x: object, *, switch: bool) -> None:
@@ -313,8 +323,8 @@ class Outcome:
     lost: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-    plotted: bool = False
-    plot_note: str = ""
+    plots: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def execute(sweep: Sweep, out: Path, client: Any, *, progress: bool = False) -> Outcome:
@@ -348,13 +358,21 @@ def execute(sweep: Sweep, out: Path, client: Any, *, progress: bool = False) -> 
     rows = assemble(sweep, out)
     for row in rows:
         outcome.statuses[row["status"]] = outcome.statuses.get(row["status"], 0) + 1
-    if sweep.plot is not None:
+    if sweep.plot:
         from maml_theory.reports.sweep_plot import plot
 
-        outcome.plot_note = plot(sweep, rows, out / PLOT)
-        outcome.plotted = not outcome.plot_note
+        for column in sweep.plot:
+            name = plot_file(column)
+            note = plot(sweep, column, rows, out / name)
+            (outcome.notes if note else outcome.plots).append(note or name)
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def plot_file(column: str) -> str:
+    """The figure of a plotted column: ``plot-<column>.png``, any character but letters, digits, ``.``, ``_``
+    and ``-`` replaced by ``_``."""
+    return "plot-" + "".join(c if c.isalnum() or c in "._-" else "_" for c in column) + ".png"
 
 
 def _progress_bar(futures: list[Any]) -> None:

@@ -116,10 +116,10 @@ def run(args: argparse.Namespace) -> int:
         f"sweep {sweep.command}: {sweep.size} tasks ({sweep.size // len(sweep.seeds)} points × "
         f"{len(sweep.seeds)} seeds): {outcome.run} run, {outcome.reused} reused; {statuses}"
     )
-    written = [engine.TABLE, engine.COPY, *([engine.PLOT] if outcome.plotted else [])]
+    written = [engine.TABLE, engine.COPY, *outcome.plots]
     print(f"wrote {', '.join(str(out / name) for name in written)}")
-    if outcome.plot_note:
-        print(f"maml-theory: no plot: {outcome.plot_note}", file=sys.stderr)
+    for note in outcome.notes:
+        print(f"maml-theory: no plot: {note}", file=sys.stderr)
     if outcome.lost:
         print(
             f"maml-theory: {len(outcome.lost)} tasks lost (their workers died): run again with --resume",

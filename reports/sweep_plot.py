@@ -18,15 +18,16 @@ matplotlib.use("Agg")  # files only: no display is needed, or wanted on a cluste
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Patch
+from matplotlib.colors import LogNorm
+from matplotlib.patches import Patch, Rectangle
 
 from maml_theory.reports.sweep import Sweep
 
 MAX_TICKS = 9
 
 
-def cells(sweep: Sweep, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """(values, diverged) over the grid's shape: the mean of the column over the seeds that gave a finite
+def cells(sweep: Sweep, column: str, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """(values, diverged) over the grid's shape: the mean of ``column`` over the seeds that gave a finite
     number (NaN where none did), and whether any seed diverged."""
     shape = tuple(len(v) for v in sweep.grid.values())
     index = {name: {_key(x): i for i, x in enumerate(values)} for name, values in sweep.grid.items()}
@@ -37,7 +38,7 @@ def cells(sweep: Sweep, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndar
         if row["status"] == "diverged":
             diverged[at] = True
             continue
-        x = row.get(sweep.plot)
+        x = row.get(column)
         if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
             sums[at] += x
             counts[at] += 1
@@ -57,19 +58,26 @@ def _ticks(ax: Any, axis: str, values: list[Any]) -> None:
     (ax.set_xticks if axis == "x" else ax.set_yticks)(where, labels)
 
 
-def plot(sweep: Sweep, rows: list[dict[str, Any]], path: Path) -> str:
-    """Draw the figure to ``path``; returns "" or why nothing was drawn (the column is not in the table)."""
-    if not any(sweep.plot in row for row in rows):
+def plot(sweep: Sweep, column: str, rows: list[dict[str, Any]], path: Path) -> str:
+    """Draw ``column`` to ``path`` (on a log scale when the sweep's ``log`` names it: values <= 0 have no
+    place there and count as no value); returns "" or why nothing was drawn (no such column)."""
+    if not any(column in row for row in rows):
         names = sorted({k for row in rows for k in row})
-        return f"plot = {sweep.plot!r} names no result column (the columns: {', '.join(names)})"
-    values, diverged = cells(sweep, rows)
+        return f"{column!r} names no result column (the columns: {', '.join(names)})"
+    values, diverged = cells(sweep, column, rows)
+    log = column in sweep.log
+    if log:
+        values = np.where(values > 0, values, np.nan)
     names = list(sweep.grid)
     fig, ax = plt.subplots(figsize=(5.6, 4.2), dpi=100)
     legend = []
     if len(names) == 2:
         shown = np.ma.masked_where(diverged | np.isnan(values), values)
-        image = ax.imshow(shown.T, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest")
-        fig.colorbar(image, ax=ax, label=sweep.plot)
+        norm = LogNorm() if log else None
+        image = ax.imshow(
+            shown.T, origin="lower", aspect="auto", cmap="viridis", interpolation="nearest", norm=norm
+        )
+        fig.colorbar(image, ax=ax, label=column)
         for i, j in zip(*np.nonzero(diverged), strict=True):
             ax.add_patch(_hatched((i - 0.5, j - 0.5)))
         _ticks(ax, "x", sweep.grid[names[0]])
@@ -78,12 +86,14 @@ def plot(sweep: Sweep, rows: list[dict[str, Any]], path: Path) -> str:
     else:
         x = np.arange(len(values))
         ok = ~diverged & ~np.isnan(values)
-        ax.plot(x[ok], values[ok], "o-", color="C0", label=sweep.plot)
+        ax.plot(x[ok], values[ok], "o-", color="C0", label=column)
+        if log:
+            ax.set_yscale("log")
         for i in np.nonzero(diverged)[0]:
             ax.add_patch(_hatched((i - 0.5, 0), height=1, transform=ax.get_xaxis_transform()))
         ax.set_xlim(-0.5, len(values) - 0.5)
         _ticks(ax, "x", sweep.grid[names[0]])
-        ax.set_ylabel(sweep.plot)
+        ax.set_ylabel(column)
         legend.append(ax.get_lines()[0])
     ax.set_xlabel(names[0])
     if diverged.any():
@@ -94,13 +104,11 @@ def plot(sweep: Sweep, rows: list[dict[str, Any]], path: Path) -> str:
     if legend:
         ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(0, -0.14), ncol=3, frameon=False)
     fixed = ", ".join(f"{k}={v}" for k, v in sweep.fixed.items())
-    ax.set_title(f"{sweep.command}: {sweep.plot} (mean over {len(sweep.seeds)} seeds)\n{fixed}", fontsize=8)
+    ax.set_title(f"{sweep.command}: {column} (mean over {len(sweep.seeds)} seeds)\n{fixed}", fontsize=8)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return ""
 
 
 def _hatched(xy: tuple[float, float], *, height: float = 1.0, **kw: Any) -> Any:
-    from matplotlib.patches import Rectangle
-
     return Rectangle(xy, 1, height, facecolor="0.75", edgecolor="0.35", hatch="///", linewidth=0, **kw)

@@ -150,11 +150,11 @@ def test_rows_equal_the_one_off_commands_json(cluster, tmp_path, capsys) -> None
             assert row["rate"] == row["dist.last"] == ""  # no numbers for a diverged run
             assert int(row["diverged_at"]) == result["diverged_at"]
     assert (out / "sweep.toml").read_text() == SMALL
-    assert (out / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "plot-rate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_plot_cells_mark_diverged_points_and_average_the_others() -> None:
-    s = sweep.Sweep(Path("x.toml"), "dynamics", {}, {"alpha": [0.1, 0.2], "beta": [1.0]}, [0, 1], "rate")
+    s = sweep.Sweep(Path("x.toml"), "dynamics", {}, {"alpha": [0.1, 0.2], "beta": [1.0]}, [0, 1], ("rate",))
     rows = [
         {"alpha": 0.1, "beta": 1.0, "status": "ok", "rate": 0.5},
         {"alpha": 0.1, "beta": 1.0, "status": "ok", "rate": 0.7},
@@ -163,7 +163,7 @@ def test_plot_cells_mark_diverged_points_and_average_the_others() -> None:
     ]
     from maml_theory.reports.sweep_plot import cells
 
-    values, diverged = cells(s, rows)
+    values, diverged = cells(s, "rate", rows)
     assert values[0, 0] == pytest.approx(0.6, rel=1e-15)
     assert diverged.tolist() == [[False], [True]]
 
