@@ -343,8 +343,7 @@ def execute(sweep: Sweep, out: Path, client: Any, *, progress: bool = False) -> 
     size = batch_size(len(todo), workers)
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
     futures = [client.submit(run_batch, b, pure=False) for b in batches]
-    if progress and futures:
-        _progress_bar(futures)
+    bar = _progress_bar(futures) if progress and futures else None
     for future in as_completed(futures):
         try:
             records = future.result()
@@ -355,6 +354,8 @@ def execute(sweep: Sweep, out: Path, client: Any, *, progress: bool = False) -> 
         for task, record in zip(batches[futures.index(future)], records, strict=True):
             write_record(folder, task.key, record)
             outcome.run += 1
+    if bar is not None:
+        bar.join(timeout=5)  # its last draw and line clearing, before the summary is printed
     rows = assemble(sweep, out)
     for row in rows:
         outcome.statuses[row["status"]] = outcome.statuses.get(row["status"], 0) + 1
@@ -375,11 +376,13 @@ def plot_file(column: str) -> str:
     return "plot-" + "".join(c if c.isalnum() or c in "._-" else "_" for c in column) + ".png"
 
 
-def _progress_bar(futures: list[Any]) -> None:
+def _progress_bar(futures: list[Any]) -> threading.Thread:
     """Dask's own text progress bar, drawn from a thread while this one writes the task files."""
     from distributed import progress
 
-    threading.Thread(target=progress, args=(futures,), kwargs={"notebook": False}, daemon=True).start()
+    bar = threading.Thread(target=progress, args=(futures,), kwargs={"notebook": False}, daemon=True)
+    bar.start()
+    return bar
 
 
 def assemble(sweep: Sweep, out: Path) -> list[dict[str, Any]]:

@@ -16,6 +16,11 @@ note, source, hypotheses and definitions, how it is proved and checked (with fil
 
 With stderr a terminal, a line "[i/N] ID ..." announces each claim as it begins (a proof with a cold cache
 takes up to a minute).
+
+``--scheduler ADDRESS`` runs the claims on that Dask cluster instead of ``--jobs`` local processes (the same
+groups; each worker registers the claims itself, ``--load`` files by absolute path, so they must be readable
+there): the verdicts are those of a local run, since each claim's draws are seeded by its id. A scheduler
+that does not answer within ``--timeout`` seconds is a usage mistake (exit code 2).
 """
 
 from __future__ import annotations
