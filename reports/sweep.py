@@ -57,7 +57,8 @@ MAX_TASKS = 1_000_000
 """The most tasks (points × seeds) a sweep may have: each leaves a task file of about 1 KB, and the table
 holds them all in memory at the end."""
 TASKS = "tasks"
-TABLE = "results.csv"
+TABLES = {"csv": "results.csv", "parquet": "results.parquet"}
+"""The table's file for each ``--format``."""
 COPY = "sweep.toml"
 BATCHES_PER_WORKER = 16
 """Batches each worker gets on average: enough that the workers finish at about the same time and that a
@@ -327,9 +328,12 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def execute(sweep: Sweep, out: Path, client: Any, *, progress: bool = False) -> Outcome:
+def execute(
+    sweep: Sweep, out: Path, client: Any, *, progress: bool = False, table_format: str = "csv"
+) -> Outcome:
     """Run the tasks of ``sweep`` that have no file in ``out/tasks`` on ``client``'s cluster, writing each
-    record as its batch completes; then the table, the TOML's copy and the plot."""
+    record as its batch completes; then the table (in ``table_format``, a key of :data:`TABLES`), the TOML's
+    copy and the plots."""
     from distributed import as_completed
 
     start = time.perf_counter()
@@ -356,7 +360,7 @@ def execute(sweep: Sweep, out: Path, client: Any, *, progress: bool = False) -> 
             outcome.run += 1
     if bar is not None:
         bar.join(timeout=5)  # its last draw and line clearing, before the summary is printed
-    rows = assemble(sweep, out)
+    rows = assemble(sweep, out, table_format)
     for row in rows:
         outcome.statuses[row["status"]] = outcome.statuses.get(row["status"], 0) + 1
     if sweep.plot:
@@ -385,10 +389,11 @@ def _progress_bar(futures: list[Any]) -> threading.Thread:
     return bar
 
 
-def assemble(sweep: Sweep, out: Path) -> list[dict[str, Any]]:
-    """The table ``out/results.csv`` from the task files of ``sweep`` (in the order of its tasks; a task
-    without a file has no row): the parameter columns (grid axes, fixed parameters, seed), ``status``,
-    ``diverged_at``, ``error``, then the result columns in the order they first appear. Returns the rows."""
+def assemble(sweep: Sweep, out: Path, table_format: str = "csv") -> list[dict[str, Any]]:
+    """The table ``out/results.csv`` (or ``.parquet``) from the task files of ``sweep`` (in the order of its
+    tasks; a task without a file has no row): the parameter columns (grid axes, fixed parameters, seed),
+    ``status``, ``diverged_at``, ``error``, then the result columns in the order they first appear. Written
+    whole or not at all (a temporary file renamed). Returns the rows."""
     first = [*sweep.grid, *sweep.fixed, "seed", "status", "diverged_at", "error"]
     rows = []
     results: dict[str, None] = {}
@@ -405,12 +410,16 @@ def assemble(sweep: Sweep, out: Path) -> list[dict[str, Any]]:
         row = {**task.params, "seed": task.seed, "status": record["status"], "diverged_at": at}
         rows.append({**row, "error": record.get("error"), **result})
     columns = [*first, *results]
-    tmp = out / f".{TABLE}.tmp"
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, columns, restval="")
-        writer.writeheader()
-        writer.writerows({k: _cell(x) for k, x in row.items()} for row in rows)
-    os.replace(tmp, out / TABLE)
+    name = TABLES[table_format]
+    tmp = out / f".{name}.tmp"
+    if table_format == "parquet":
+        _write_parquet(tmp, columns, rows)
+    else:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, columns, restval="")
+            writer.writeheader()
+            writer.writerows({k: _cell(x) for k, x in row.items()} for row in rows)
+    os.replace(tmp, out / name)
     return rows
 
 
@@ -422,6 +431,36 @@ def _cell(x: Any) -> Any:
     if isinstance(x, bool):
         return "true" if x else "false"
     return x
+
+
+NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+"""The strings :func:`json_safe` writes for the numbers JSON lacks; a Parquet float column holds them."""
+
+
+def _write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({c: _arrow_column(pa, [row.get(c) for row in rows]) for c in columns})
+    pq.write_table(table, path)
+
+
+def _arrow_column(pa: Any, values: list[Any]) -> Any:
+    """A typed column: booleans, int64 integers, float64 numbers (the strings of :data:`NON_FINITE` read
+    back as numbers), else text; None is null."""
+    present = [x for x in values if x is not None]
+
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool)
+
+    if present and all(isinstance(x, bool) for x in present):
+        return pa.array(values, pa.bool_())
+    if present and all(isinstance(x, int) and number(x) and -(2**63) <= x < 2**63 for x in present):
+        return pa.array(values, pa.int64())
+    if present and all(number(x) or (isinstance(x, str) and x in NON_FINITE) for x in present):
+        floats = [None if x is None else NON_FINITE[x] if isinstance(x, str) else float(x) for x in values]
+        return pa.array(floats, pa.float64())
+    return pa.array([None if x is None else str(x) for x in values], pa.string())
 
 
 def add_scheduler_flags(p: argparse.ArgumentParser) -> None:

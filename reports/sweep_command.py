@@ -4,7 +4,8 @@ The file::
 
     command = "dynamics"           # or "landscape": the command each task runs
     seeds = 4                      # the seeds 0..3, or a list: [0, 7, 9]   [default: 1]
-    plot = "rate"                  # optional: a result column to draw over the one or two grid axes
+    plot = "rate"                  # optional: a result column (or a list) to draw over the grid axes
+    log = []                       # optional: plotted columns drawn on a log scale, e.g. ["gain"]
 
     [fixed]                        # parameters for every task, named as the command's flags
     method = "fo-maml"
@@ -23,7 +24,9 @@ with it, on the cluster whose scheduler is at that address (its workers need onl
 
 Output, in ``--out`` (default: the file's name without .toml, in the working folder):
 
-- ``results.csv``: one row per point × seed, in the grid's order (first axis slowest), seeds innermost.
+- ``results.csv`` (``--format parquet``: ``results.parquet``, typed columns: booleans, int64, float64 with
+  the infinities as numbers, text; needs pyarrow): one row per point × seed, in the grid's order (first
+  axis slowest), seeds innermost.
   Columns: the grid axes, the fixed parameters, ``seed``; ``status`` (``ok``, ``diverged``, ``error``);
   ``diverged_at`` (the step of a diverged run, else empty); ``error`` (the message of a task that raised,
   the command line's own for a parameter out of range, else empty); then the result's scalars, what the
@@ -33,8 +36,9 @@ Output, in ``--out`` (default: the file's name without .toml, in the working fol
 - ``tasks/<sha256>.json``: each task's record, written as it finishes: ``command``, ``params``, ``seed``,
   ``status``, ``result`` (the row's result columns) or ``error``, ``seconds``. The name is the SHA-256 of
   the canonical JSON of [command, params, seed]; ``--resume`` runs only the tasks without a file.
-- ``sweep.toml``: the file as given; ``plot.png`` with ``plot``: a heat map over two grid axes or a line
-  over one, the mean over the seeds, diverged points hatched grey (never drawn as numbers).
+- ``sweep.toml``: the file as given; ``plot-<column>.png`` for each column of ``plot``: a heat map over
+  two grid axes or a line over one (``plot`` needs one or two), the mean over the seeds, a point where some
+  seed diverged hatched grey (never drawn as a number), one without a value white.
 
 Exit codes: 0 every task has its record (errors included: they are results); 1 some tasks were lost (their
 workers died too often): ``--resume`` runs them; 2 a usage mistake, found before anything is written.
@@ -43,6 +47,7 @@ workers died too often): ``--resume`` runs them; 2 a usage mistake, found before
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -73,6 +78,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     engine.add_scheduler_flags(p)
     p.add_argument("--out", default=None, metavar="DIR", help="output folder [default: FILE's name]")
     p.add_argument(
+        "--format",
+        default="csv",
+        choices=tuple(engine.TABLES),
+        help="the table's format (parquet needs pyarrow installed) [default: csv]",
+    )
+    p.add_argument(
         "--resume", action="store_true", help="continue the sweep in --out: run only its unfinished tasks"
     )
     p.set_defaults(run=run)
@@ -97,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
             args.workers,
         )
     timeout = engine.timeout_seconds(args.timeout)
+    if args.format == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise v.ParameterError(
+            "format", "csv, or parquet with pyarrow installed (pip install pyarrow)", "parquet"
+        )
     out = Path(args.out if args.out is not None else Path(args.file).stem)
     _check_out(out, args.resume)
     engine.check_points(sweep)
@@ -106,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             (out / engine.TASKS).mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise v.ParameterError("out", f"a folder that can be made ({e.strerror})", str(out)) from None
-        outcome = engine.execute(sweep, out, client, progress=sys.stdout.isatty())
+        outcome = engine.execute(sweep, out, client, progress=sys.stdout.isatty(), table_format=args.format)
     finally:
         client.close()
         if cluster is not None:
@@ -116,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         f"sweep {sweep.command}: {sweep.size} tasks ({sweep.size // len(sweep.seeds)} points × "
         f"{len(sweep.seeds)} seeds): {outcome.run} run, {outcome.reused} reused; {statuses}"
     )
-    written = [engine.TABLE, engine.COPY, *outcome.plots]
+    written = [engine.TABLES[args.format], engine.COPY, *outcome.plots]
     print(f"wrote {', '.join(str(out / name) for name in written)}")
     for note in outcome.notes:
         print(f"maml-theory: no plot: {note}", file=sys.stderr)

@@ -331,6 +331,7 @@ def sweep_lines(draw) -> list[str]:
         "--timeout": (("1", "0.5"), HUGE),
         "--out": (OUT_FOLDERS, ()),
         "--resume": None,
+        "--format": (("csv", "parquet"), ()),
     }
     path = draw(st.sampled_from([*(f"{TMP}/{name}" for name in SWEEP_FILES), "", "--"]))
     line = draw(command_line("sweep", spec, first=[path]))

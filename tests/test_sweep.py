@@ -334,3 +334,25 @@ def test_local_cluster_without_scheduler(tmp_path, capsys) -> None:
     assert "2 tasks (2 points × 1 seeds): 2 run, 0 reused; 2 ok" in capsys.readouterr().out
     assert len(records(out)) == 2
     assert os.path.exists(out / "results.csv")
+
+
+def test_parquet_table_has_the_csv_rows_typed(cluster, tmp_path, capsys) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = write(tmp_path / "small.toml", SMALL)
+    tables = {}
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / fmt
+        assert (
+            main(["sweep", str(path), "--scheduler", cluster.address, "--out", str(out), "--format", fmt])
+            == 0
+        )
+        assert f"results.{fmt}" in capsys.readouterr().out
+        tables[fmt] = out
+    rows = list(csv.DictReader((tables["csv"] / "results.csv").open()))
+    table = pq.read_table(tables["parquet"] / "results.parquet").to_pylist()
+    assert list(table[0]) == list(rows[0])  # the same columns in the same order
+    for typed, text in zip(table, rows, strict=True):
+        assert typed["status"] == text["status"] and typed["seed"] == int(text["seed"])
+        rate = typed["rate"]
+        assert (rate is None and text["rate"] == "") or rate == float(text["rate"])
+        assert typed["diverged"] is (text["diverged"] == "true")
