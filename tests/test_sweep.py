@@ -356,3 +356,14 @@ def test_parquet_table_has_the_csv_rows_typed(cluster, tmp_path, capsys) -> None
         rate = typed["rate"]
         assert (rate is None and text["rate"] == "") or rate == float(text["rate"])
         assert typed["diverged"] is (text["diverged"] == "true")
+
+
+def test_a_task_that_raises_is_recorded_with_the_command_lines_message(capsys) -> None:
+    # Valid flags (the sweep's check passes), but E_m(w_MAML) ~ 5e197 is beyond what the Monte Carlo carries:
+    # compare() refuses it only once the closed forms are computed, inside the task.
+    task = sweep.Task("landscape", {"mc": 100, "R": 1e100}, 0)
+    sweep.check_points(sweep.Sweep(Path("x.toml"), "landscape", {"mc": 100}, {"R": [1e100]}, [0]))
+    record = sweep.run_task(task)
+    assert record["status"] == "error" and "result" not in record
+    assert main(sweep.argv(task)) == 2
+    assert capsys.readouterr().err == f"maml-theory: error: {record['error']}\n"
