@@ -274,7 +274,7 @@ def scalars(out: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def run_task(task: Task) -> dict[str, Any]:
     """One task on a worker: its record (status ``ok``, ``diverged`` or ``error``) with the result's
     :func:`scalars`, and the seconds it took."""
-    from maml_theory.reports.cli import UsageError, parameter_message
+    from maml_theory.reports.cli import parameter_message
 
     start = time.perf_counter()
     record: dict[str, Any] = {"command": task.command, "params": task.params, "seed": task.seed}
@@ -285,7 +285,7 @@ def run_task(task: Task) -> dict[str, Any]:
         out = scalars(json_safe(module.result(module.inputs(args))))
     except ParameterError as e:
         record.update(status="error", error=parameter_message(e, args))
-    except (UsageError, Exception) as e:  # recorded, and the sweep goes on
+    except Exception as e:  # recorded (a usage mistake of the parser too), and the sweep goes on
         record.update(status="error", error=f"{type(e).__name__}: {e}".replace("\n", " "))
     else:
         if out.get("diverged") is True:
@@ -310,7 +310,8 @@ def write_record(folder: Path, key: str, record: dict[str, Any]) -> None:
     """The task's file, written whole or not at all (a temporary file renamed), so that a sweep killed while
     writing leaves no half file for ``--resume`` to trust."""
     tmp = folder / f".{key}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(record, allow_nan=False))
+    # A parameter m = inf (TOML has inf) is written as "inf", as the results' infinities are.
+    tmp.write_text(json.dumps(json_safe(record), allow_nan=False))
     os.replace(tmp, folder / f"{key}.json")
 
 

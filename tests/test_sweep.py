@@ -367,3 +367,17 @@ def test_a_task_that_raises_is_recorded_with_the_command_lines_message(capsys) -
     assert record["status"] == "error" and "result" not in record
     assert main(sweep.argv(task)) == 2
     assert capsys.readouterr().err == f"maml-theory: error: {record['error']}\n"
+
+
+def test_an_infinite_parameter_is_a_row_like_any_other(tmp_path) -> None:
+    # TOML has inf: m = inf is the exact gradient (landscape --m inf); its task file writes it as "inf".
+    path = write(tmp_path / "m.toml", 'command = "landscape"\n[grid]\nm = [inf, 10]\n')
+    s = sweep.load(str(path))
+    sweep.check_points(s)
+    (tmp_path / "tasks").mkdir()
+    for task in s.tasks():
+        sweep.write_record(tmp_path / "tasks", task.key, sweep.run_task(task))
+    sweep.assemble(s, tmp_path)
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    got = [(r["m"], r["status"], r["instance.m"]) for r in rows]
+    assert got == [("inf", "ok", "inf"), ("10", "ok", "10.0")]
