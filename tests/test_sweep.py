@@ -1,10 +1,10 @@
 """``maml-theory sweep`` and ``verify --scheduler`` on a real Dask cluster started here on localhost.
 
-The cluster is Dask's own command line (``dask scheduler`` and two ``dask worker`` processes, one thread
-each), started by the tests as subprocesses and ended by them. A sweep's rows must equal what the one-off
-commands print with ``--json``; ``--resume`` after a worker and the client were killed mid-sweep must leave
-every finished task's file untouched and run exactly the others; bad input is one line, exit 2, nothing
-written.
+The cluster is Dask's own command line (``dask scheduler`` and two ``dask worker --no-nanny`` processes,
+one thread each), started by the tests as subprocesses and ended by them. A sweep's rows must equal what the
+one-off commands print with ``--json``; ``--resume`` after a worker and the client were killed mid-sweep
+must leave every finished task's file untouched and run exactly the others; bad input is one line, exit 2,
+nothing written.
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ class Cluster:
         self.scheduler = self._start("dask_scheduler", "--host", "127.0.0.1", "--port", "0")
         self._wait(lambda: self.file.exists() and self.file.stat().st_size > 0, "the scheduler's file")
         self.address = json.loads(self.file.read_text())["address"]
-        self.workers = [self._start("dask_worker", "--nthreads", "1", "--name", f"w{i}") for i in (1, 2)]
+        # No nanny: the subprocess is the worker itself, so that killing it loses the worker (a nanny's
+        # SIGKILL would leave its worker process running).
+        worker = ("dask_worker", "--nthreads", "1", "--no-nanny")
+        self.workers = [self._start(*worker, "--name", f"w{i}") for i in (1, 2)]
         self.wait_for_workers(2)
 
     def _start(self, cli: str, *args: str) -> subprocess.Popen:
