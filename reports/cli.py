@@ -23,9 +23,11 @@ from maml_theory.reports import (
     floor_command,
     landscape_command,
     report_command,
+    sweep_command,
     verify_command,
 )
 from maml_theory.reports.arguments import ARRAY_NAMES
+from maml_theory.reports.sweep import ConfigError
 
 STDOUT_CLOSED = 141
 """Exit code when stdout's reader went away: 128 + SIGPIPE (13), what a shell reports for a program killed by
@@ -65,7 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     figures_command.add_parser(commands)
     verify_command.add_parser(commands)
     report_command.add_parser(commands)
+    sweep_command.add_parser(commands)
     return parser
+
+
+def parameter_message(e: ParameterError, args: argparse.Namespace | None) -> str:
+    """``e`` as the command line says it: the flag, its allowed range and what was typed."""
+    # Echo what was typed, not the number it was parsed into; but a bad --init file's reason is in e.got,
+    # which names the path too, and a bad --at point's e.got is the pair at fault, not the whole list.
+    typed = getattr(args, e.name, None)
+    got = typed if isinstance(typed, str) and e.name not in ("init", "at") else e.got
+    name = f"--init array {e.name}" if e.name in ARRAY_NAMES else "--" + e.name.replace("_", "-")
+    return f"{name} must be {e.allowed} (got {got!r})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,13 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(e, file=sys.stderr)
     except ParameterError as e:
-        # Echo what was typed, not the number it was parsed into; but a bad --init file's reason is in e.got,
-        # which names the path too, and a bad --at point's e.got is the pair at fault, not the whole list.
-        typed = getattr(args, e.name, None)
-        got = typed if isinstance(typed, str) and e.name not in ("init", "at") else e.got
-        name = f"--init array {e.name}" if e.name in ARRAY_NAMES else "--" + e.name.replace("_", "-")
-        print(f"maml-theory: error: {name} must be {e.allowed} (got {got!r})", file=sys.stderr)
-    except DegenerateInstance as e:
+        print(f"maml-theory: error: {parameter_message(e, args)}", file=sys.stderr)
+    except (DegenerateInstance, ConfigError) as e:
         print(f"maml-theory: error: {e}", file=sys.stderr)
     except MemoryError as e:  # sizes so large that their arrays cannot be allocated
         print(f"maml-theory: error: not enough memory for these sizes ({e})", file=sys.stderr)

@@ -10,6 +10,7 @@ import json
 import zipfile
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -134,21 +135,43 @@ IMPLIED_FIXED_TASKS = (
 )
 
 
-def run(args: argparse.Namespace) -> int:
+class Inputs(NamedTuple):
+    """What the command computes from: the method, the instance, the ``--init`` file's arrays (or None), the
+    seed and the number of runs."""
+
+    method: str
+    inst: Instance
+    arrays: dict[str, np.ndarray] | None
+    seed: int
+    runs: int
+    implied_fixed_tasks: bool
+
+
+def inputs(args: argparse.Namespace) -> Inputs:
+    """The parsed flags, validated (and the ``--init`` file read) before anything is computed."""
     arrays = None if args.init in ("theory", "random") else load_arrays(args.init)
     inst = instance_from(args, arrays)
-    result = dynamics(
-        args.method,
-        inst,
-        seed=count("seed", args.seed, low=0),
-        runs=count("runs", args.runs, low=1),
-        arrays=arrays,
-    )
-    if arrays is not None and not args.fixed_tasks:
-        result["note"] = IMPLIED_FIXED_TASKS
+    seed = count("seed", args.seed, low=0)
+    runs = count("runs", args.runs, low=1)
+    return Inputs(args.method, inst, arrays, seed, runs, arrays is not None and not args.fixed_tasks)
+
+
+def result(given: Inputs) -> dict:
+    """What ``--json`` prints (before :func:`json_safe`): :func:`dynamics` at ``given``, with a note when the
+    ``--init`` file implied a fixed task set. ``maml-theory sweep`` calls this too, so that a sweep's row is
+    the one-off command's output."""
+    out = dynamics(given.method, given.inst, seed=given.seed, runs=given.runs, arrays=given.arrays)
+    if given.implied_fixed_tasks:
+        out["note"] = IMPLIED_FIXED_TASKS
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    given = inputs(args)
+    out = result(given)
     # JSON has no inf or NaN (the curves carry null for them already): any other such number, a predicted
     # rate that overflows say, is written as a string ("-inf"), as everywhere in this tool's JSON.
-    text = json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(inst, result)
+    text = json.dumps(json_safe(out), indent=2, allow_nan=False) if args.json else table(given.inst, out)
     print(text)
     return 0
 

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -131,13 +132,36 @@ def _z(estimate: float, exact: float, se: float) -> float:
     return 0.0 if abs(diff) <= 1e-12 * max(1.0, abs(exact)) else math.copysign(math.inf, diff)
 
 
-def run(args: argparse.Namespace) -> int:
+class Inputs(NamedTuple):
+    """What the command computes from: the instance, the Monte Carlo's size (None: closed forms only), the
+    seed."""
+
+    inst: EasyHard
+    n_tasks: int | None
+    seed: int
+
+
+def inputs(args: argparse.Namespace) -> Inputs:
+    """The parsed flags, validated (the Monte Carlo's budget included) before anything is computed."""
     inst = instance_from(args)
     n_tasks = count("mc", args.mc, low=2) if args.mc is not None else None
-    result = compare(inst, n_tasks, count("seed", args.seed, low=0))
+    seed = count("seed", args.seed, low=0)
+    if n_tasks is not None:
+        monte_carlo_budget(inst, n_tasks)
+    return Inputs(inst, n_tasks, seed)
+
+
+def result(given: Inputs) -> dict:
+    """What ``--json`` prints (before :func:`json_safe`): :func:`compare` at ``given``. ``maml-theory sweep``
+    calls this too, so that a sweep's row is the one-off command's output."""
+    return compare(given.inst, given.n_tasks, given.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    result_ = result(inputs(args))
     # A z-score is infinite where a small sample's standard error is 0 (--mc 2, both tasks of one
     # deterministic type): JSON has no inf, so it is written as a string ("inf"), as everywhere in this tool.
-    print(json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(result))
+    print(json.dumps(json_safe(result_), indent=2, allow_nan=False) if args.json else table(result_))
     return 0
 
 

@@ -16,6 +16,11 @@ note, source, hypotheses and definitions, how it is proved and checked (with fil
 
 With stderr a terminal, a line "[i/N] ID ..." announces each claim as it begins (a proof with a cold cache
 takes up to a minute).
+
+``--scheduler ADDRESS`` runs the claims on that Dask cluster instead of ``--jobs`` local processes (the same
+groups; each worker registers the claims itself, ``--load`` files by absolute path, so they must be readable
+there): the verdicts are those of a local run, since each claim's draws are seeded by its id. A scheduler
+that does not answer within ``--timeout`` seconds is a usage mistake (exit code 2).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from maml_theory.numerics.verification import engine
 from maml_theory.numerics.verification.checks import check_of
 from maml_theory.reports.arguments import count, number
 from maml_theory.reports.figures.progress import Progress
+from maml_theory.reports.sweep import add_scheduler_flags, connect, timeout_seconds
 from maml_theory.theory.claims import Claim, registered
 
 STATUSES = ("proved", "holds", "fails", "inconclusive", "error")
@@ -84,6 +90,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--jobs", default=str(os.cpu_count() or 1), metavar="N", help="worker processes [default: the CPUs]"
     )
+    add_scheduler_flags(p)
     p.add_argument("--list", action="store_true", help="list the claims and exit")
     p.add_argument(
         "--explain",
@@ -179,31 +186,58 @@ def groups(claims: Sequence[Claim]) -> list[list[Claim]]:
     return sorted(by_key.values(), key=lambda g: not any(c.slow for c in g))
 
 
+def _verify_on_cluster(task: tuple[list[str], dict[str, Any]], paths: list[str]) -> list[engine.Verdict]:
+    """A Dask worker's job: it registers the claims itself (built in, then the user's files by absolute path)
+    and runs the group as :func:`_verify_group` does in a forked worker."""
+    builtin()
+    load(paths)
+    return _verify_group(task)
+
+
+def _in_order(done: Iterator[list[engine.Verdict]], positions: dict[str, int]) -> Iterator[engine.Verdict]:
+    """Groups of verdicts as they finish, yielded in the claims' order."""
+    ready: dict[int, engine.Verdict] = {}
+    following = 1
+    for group in done:
+        ready.update((positions[x.id], x) for x in group)
+        while following in ready:
+            yield ready.pop(following)
+            following += 1
+
+
 def verdicts(
-    claims: Sequence[Claim], *, jobs: int, progress: Progress | None = None, **settings: Any
+    claims: Sequence[Claim],
+    *,
+    jobs: int,
+    progress: Progress | None = None,
+    client: Any = None,
+    **settings: Any,
 ) -> Iterator[engine.Verdict]:
     """The verdicts in the claims' order. ``jobs`` > 1: that many forked worker processes (they inherit the
-    registry, a user's loaded claims included); each verdict is independent of the others (a claim's draws
-    are seeded by its id), so the result does not depend on ``jobs``. ``progress``: announces each claim as
-    it begins, numbered by its place in ``claims`` (workers write to its stream, inherited at the fork)."""
-    settings["positions"] = {c.id: i for i, c in enumerate(claims, start=1)}
+    registry, a user's loaded claims included); ``client``: a Dask client, whose cluster's workers run the
+    groups instead (each registers the claims itself; no progress lines, the workers' streams are theirs).
+    Each verdict is independent of the others (a claim's draws are seeded by its id), so the result depends
+    on neither. ``progress``: announces each claim as it begins, numbered by its place in ``claims`` (forked
+    workers write to its stream, inherited at the fork)."""
+    positions = settings["positions"] = {c.id: i for i, c in enumerate(claims, start=1)}
+    tasks = [([c.id for c in g], settings) for g in groups(claims)]
+    if client is not None:
+        from distributed import as_completed
+
+        paths = sorted({str(Path(p).resolve()) for p in settings["owner"].values()})
+        futures = [client.submit(_verify_on_cluster, t, paths, pure=False) for t in tasks]
+        yield from _in_order((f.result() for f in as_completed(futures)), positions)
+        return
     if jobs == 1 or len(claims) < 2:
         for c in claims:
             yield _verify_one(c, settings, progress)
         return
-    ready: dict[int, engine.Verdict] = {}
-    following = 1
-    tasks = [([c.id for c in g], settings) for g in groups(claims)]
     # The fork start method hands initargs to the workers without pickling them: a stream can pass. No more
     # workers than groups: the others would idle, and --jobs 100000 would fork 100000 processes.
     workers = min(jobs, len(tasks))
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker, initargs=(progress,))
     try:
-        for done in pool.imap_unordered(_verify_group, tasks):
-            ready.update((settings["positions"][x.id], x) for x in done)
-            while following in ready:
-                yield ready.pop(following)
-                following += 1
+        yield from _in_order(pool.imap_unordered(_verify_group, tasks), positions)
         pool.close()
     finally:
         pool.terminate()  # on Ctrl-C too: no worker outlives the command
@@ -282,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
     seed = count("seed", args.seed, low=0)
     jobs = count("jobs", args.jobs, low=1)
     instances = count("instances", args.instances, low=0)
+    timeout = timeout_seconds(args.timeout)
     limit = instance_limit(jobs)
     if instances > limit:
         raise v.ParameterError(
@@ -297,6 +332,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.no_run and args.explain is None:
         raise v.ParameterError("no_run", "given with --explain ID", "--no-run")
+    if args.scheduler is not None and (args.list or args.at is not None or args.explain is not None):
+        allowed = "given for a run over claims, not with --list, --at or --explain"
+        raise v.ParameterError("scheduler", allowed, args.scheduler)
     builtin()
     owner = load(args.load)
     if args.explain is not None:
@@ -315,6 +353,9 @@ def run(args: argparse.Namespace) -> int:
         point = at_point(claims[0], parse_at(args.at))
         print(json.dumps(engine.json_safe(point), indent=2) if args.json else _point_text(point))
         return 0 if point["outcome"] == "holds" else 1
+    client = None
+    if args.scheduler is not None:
+        client, _ = connect(args.scheduler, 0, timeout)
     start = time.perf_counter()
     done: list[engine.Verdict] = []
     interrupted = False
@@ -322,6 +363,7 @@ def run(args: argparse.Namespace) -> int:
         for verdict in verdicts(
             claims,
             jobs=jobs,
+            client=client,
             progress=Progress("verify"),
             instances=instances,
             seed=seed,
@@ -334,6 +376,9 @@ def run(args: argparse.Namespace) -> int:
                 print(_line(verdict), flush=True)
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        if client is not None:
+            client.close()
     seconds = round(time.perf_counter() - start, 3)
     if args.json:
         out = {

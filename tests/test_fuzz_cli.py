@@ -223,6 +223,7 @@ VERIFY: Spec = {
     "--load": ((str(USER_CLAIMS),), tuple(f"{TMP}/{name}" for name in (*LOAD_FILES, "folder"))),
     "--no-search": None,
     "--no-cache": None,
+    "--timeout": (("1", "10"), HUGE),
     "--json": None,
 }
 
@@ -322,6 +323,40 @@ def report_lines(draw) -> list[str]:
     return _poisoned(draw(command_line("report", spec)), draw(st.sampled_from(REPORT_POISONS)))
 
 
+# sweep: every kind of sweep file, always drawn poisoned (a valid one would start a cluster).
+SWEEP_FILES = (
+    "sweep.toml",
+    "syntax.toml",
+    "unknown.toml",
+    "empty_grid.toml",
+    "bad_point.toml",
+    "missing.toml",
+)
+SWEEP_POISONS = (
+    "--workers=0",
+    "--workers=1e30",
+    "--timeout=0",
+    "--timeout=nan",
+    f"--out={TMP}/empty.py/out",
+    "--zz",
+    "stray",
+)
+
+
+@st.composite
+def sweep_lines(draw) -> list[str]:
+    spec: Spec = {
+        "--workers": (("1", "2"), HUGE),
+        "--timeout": (("1", "0.5"), HUGE),
+        "--out": (OUT_FOLDERS, ()),
+        "--resume": None,
+        "--format": (("csv", "parquet"), ()),
+    }
+    path = draw(st.sampled_from([*(f"{TMP}/{name}" for name in SWEEP_FILES), "", "--"]))
+    line = draw(command_line("sweep", spec, first=[path]))
+    return _poisoned(line, draw(st.sampled_from(SWEEP_POISONS)))
+
+
 TOP_LEVEL = st.sampled_from(
     ([], ["--help"], ["-h"], ["nonsense"], [""], ["--zz"], ["landscape", "--help"], ["--json"])
 )
@@ -335,6 +370,7 @@ LINES = {
     "figures": figures_lines(),
     "verify": verify_lines(),
     "report": report_lines(),
+    "sweep": sweep_lines(),
     "top": TOP_LEVEL,
 }
 
@@ -371,6 +407,12 @@ def _write_files(folder: Path) -> None:
     text = USER_CLAIMS.read_text()
     (folder / "truncated.py").write_text(text[: int(0.8 * len(text))])
     (folder / "garbage.py").write_bytes(bytes(range(256)))
+    grid = "[grid]\nalpha = [0.1, 0.2]\n"
+    (folder / "sweep.toml").write_text('command = "dynamics"\n[fixed]\nmethod = "anil"\nT = 3\n' + grid)
+    (folder / "syntax.toml").write_text('command = "dynamics"\n[grid\n')
+    (folder / "unknown.toml").write_text('command = "landscape"\n[grid]\nzz = [1]\n')
+    (folder / "empty_grid.toml").write_text('command = "landscape"\n[grid]\n')
+    (folder / "bad_point.toml").write_text('command = "landscape"\n[grid]\nalpha = [1, -1]\n')
 
 
 @pytest.fixture(scope="module")
@@ -494,7 +536,7 @@ def test_verify_keeps_the_contract(argv, capsys, files, warm):
 
 
 @_FUZZ
-@given(argv=st.one_of(LINES["derive"], LINES["figures"], LINES["report"], LINES["top"]))
+@given(argv=st.one_of(LINES["derive"], LINES["figures"], LINES["report"], LINES["sweep"], LINES["top"]))
 def test_derive_figures_report_keep_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 

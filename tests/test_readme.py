@@ -54,3 +54,19 @@ def test_readme_verify_excerpt_is_what_verify_prints():
         want = _timeless(line)
         assert want in printed[at:], f"not printed (in order): {want}"
         at = printed.index(want, at) + 1
+
+
+SWEEP = re.search(r"## Sweeps on Dask.*?```text\n\$ (.+?)\n(.*?)```", README.read_text(), flags=re.S)
+
+
+@pytest.mark.slow
+def test_readme_sweep_example_is_what_sweep_prints(tmp_path, monkeypatch, capsys):
+    # 352 dynamics runs on a LocalCluster (about 30 s on two cores), in a scratch folder: the example writes
+    # its output folder into the working folder.
+    command, expected = SWEEP.groups()
+    argv = shlex.split(command)
+    assert argv[:2] == ["maml-theory", "sweep"]
+    argv[2] = str(README.parent / argv[2])
+    monkeypatch.chdir(tmp_path)
+    assert main(argv[1:]) == 0
+    assert capsys.readouterr().out == expected
