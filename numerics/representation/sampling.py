@@ -44,7 +44,9 @@ from functools import cache
 
 import numpy as np
 
-from maml_theory.numerics.representation.instances import Streams, method_name
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.representation.instances import Streams, resolve_method
+from maml_theory.theory.method import Method
 
 
 def _swap(a: np.ndarray) -> np.ndarray:
@@ -167,7 +169,7 @@ class _Batch:
 
 
 def meta_gradient(
-    method: str,
+    method: Method | str,
     B: np.ndarray,
     w: np.ndarray,
     B_star: np.ndarray,
@@ -183,8 +185,19 @@ def meta_gradient(
 
     ``rng`` is one generator (B (d, k), w (k,), B_star (d, k), heads (n, k); outputs without a run axis) or a
     sequence of R generators, one per run (inputs with a leading run axis R, B_star may be (d, k)).
+    ``method``: a preset (its name or its Method); the construction covers at most one inner step and a
+    k-wide B.
     """
-    method = method_name(method)
+    resolved = resolve_method(method)
+    if resolved.inner_steps > 1:
+        raise v.ParameterError(
+            "method", "a method with at most one inner step (the projected sampler's)", method
+        )
+    if B.shape[-1] != B_star.shape[-1]:
+        raise v.ParameterError(
+            "B", f"{B_star.shape[-1]} columns wide, as B_star (the projected sampler's)", B.shape
+        )
+    method = resolved.family
     single = isinstance(rng, np.random.Generator)
     streams = [rng] if single else list(rng)
     R = len(streams)
