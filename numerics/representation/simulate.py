@@ -540,7 +540,7 @@ def simulate(
                     B, w = B_new, w_new
                     kept_B[j], kept_w[j] = B, w
             else:
-                B_before, w_before = B.reshape(R, *dims).copy(), w.reshape(R, k).copy()
+                B_before, w_before = B.reshape(R, *dims).copy(), w.reshape(R, h).copy()
                 if fixed_heads is None:
                     # The population draws nothing but heads: a block of rounds at once, bit for bit the same.
                     for stream, out in zip(streams, heads, strict=True):
