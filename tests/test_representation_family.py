@@ -10,6 +10,7 @@ R.route (numerics/representation/checks.py).
 from __future__ import annotations
 
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.representation import oracle
 from maml_theory.numerics.representation.distance import dist, dist_h, outside_norm
+from maml_theory.numerics.representation.dynamics import check_cost, cost
 from maml_theory.numerics.representation.instances import (
     METHODS,
     Instance,
@@ -29,6 +31,7 @@ from maml_theory.numerics.representation.instances import (
     resolve_method,
 )
 from maml_theory.numerics.representation.simulate import meta_gradient, round_step, simulate, step
+from maml_theory.reports.cli import main
 from maml_theory.theory.method import ADAPT, PRESETS, Method, MethodError
 
 ROUTE_TOL = 1e-9
@@ -237,3 +240,70 @@ def test_a_given_problem_of_the_wrong_width_is_refused():
     p = draw_problem(Instance(d=6, k=2, init="random"), np.random.default_rng(0))
     with pytest.raises(v.ParameterError, match=r"^problem must be a Problem for d = 6, k = 2, width = 3"):
         simulate("anil", inst, np.random.default_rng(0), problem=Problem(p.B_star, p.B0, p.w0, None))
+
+
+def _cli(capsys, *argv: str) -> tuple[int, dict | None, str]:
+    code = main(["dynamics", *argv, "--json"])
+    out = capsys.readouterr()
+    return code, (json.loads(out.out) if code == 0 else None), out.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--method", "anil", "--inner-steps", "-1"], "--inner-steps must be an integer >= 0 (got '-1')"),
+        (["--method", "anil", "--inner-steps", "1.5"], "--inner-steps must be an integer >= 0 (got '1.5')"),
+        (
+            ["--method", "anil", "--inner-steps", "0"],
+            "--inner-steps must be an integer >= 1 for anil (0 is nal)",
+        ),
+        (["--method", "nal", "--inner-steps", "2"], "--inner-steps must be 0 for nal (no inner step)"),
+        (["--method", "anil", "--width", "2"], "--width must be an integer in [k, d] = [3, 20]"),
+        (["--method", "anil", "--width", "6"], "--init must be 'random' or 'given' when width > k"),
+    ],
+)
+def test_bad_inner_steps_and_width_give_one_line_and_exit_2(capsys, argv, message):
+    code, _, err = _cli(capsys, *argv)
+    assert code == 2
+    assert err.startswith(f"maml-theory: error: {message}") and err.count("\n") == 1
+
+
+def test_an_init_file_of_width_h_runs_and_a_w0_of_another_width_is_refused(capsys, tmp_path):
+    inst = Instance(d=8, k=2, width=4, n=4, fixed_tasks=True, init="random")
+    p = draw_problem(inst, np.random.default_rng(2))
+    good, bad = tmp_path / "good.npz", tmp_path / "bad.npz"
+    np.savez(good, B0=p.B0, w0=p.w0, B_star=p.B_star, heads=p.heads)
+    np.savez(bad, B0=p.B0, w0=p.w0[:3], B_star=p.B_star, heads=p.heads)
+    code, r, _ = _cli(capsys, "--method", "fo-anil", "--inner-steps", "2", "--T", "3", "--init", str(good))
+    assert code == 0
+    assert (r["inner_steps"], r["width"], len(r["w_final"]), len(r["B_final"][0])) == (2, 4, 4, 4)
+    assert r["dist_h"] == r["dist"] and len(r["outside_norm"]) == 4 and r["predicted_rate"] is None
+    assert len(r["singular_values"]) == 4
+    code, _, err = _cli(capsys, "--method", "fo-anil", "--T", "3", "--init", str(bad))
+    assert code == 2
+    want = "--init array w0 must be a vector as long as B0 is wide (B0 is 8×4) (got 'a vector of length 3')"
+    assert err == f"maml-theory: error: {want}\n"
+
+
+def test_the_json_names_inner_steps_and_width_and_adds_the_wide_curves_only_above_k(capsys):
+    code, r, _ = _cli(capsys, "--method", "anil", "--inner-steps", "2", "--T", "5")
+    assert code == 0 and (r["method"], r["inner_steps"], r["width"]) == ("anil", 2, 3)
+    assert "dist_h" not in r and "outside_norm" not in r
+    code, r, _ = _cli(
+        capsys, "--method", "maml", "--width", "5", "--init", "random", "--beta", "0.1", "--T", "5"
+    )
+    assert code == 0 and (r["inner_steps"], r["width"]) == (1, 5)
+    assert r["outside_norm"][0] > 0 and r["dist_h"] == r["dist"]
+
+
+@pytest.mark.parametrize("inner_steps", [1, 2, 4])
+def test_the_cost_estimate_grows_with_inner_steps_and_width(inner_steps):
+    # The unrolled recursion repeats a step's work s times forward and s backward, and keeps s iterates.
+    base = {"d": 20, "k": 3, "n": 20, "T": 300, "runs": 1, "width": 3, "inner_steps": 1}
+    memory, seconds = cost({**base, "inner_steps": inner_steps})
+    wide = cost({**base, "inner_steps": inner_steps, "width": 9})
+    one = cost(base)
+    assert memory >= one[0] and seconds >= one[1] and wide[1] > seconds
+    assert (seconds > one[1]) == (inner_steps > 1)
+    with pytest.raises(v.ParameterError, match=r"^inner_steps must be at most"):
+        check_cost(Instance(), runs=1, inner_steps=10**9)
