@@ -88,13 +88,13 @@ def cost(sizes: Mapping[str, int]) -> tuple[float, float]:
     block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // (R * d * h)))
     memory += 8 * (2 * block * R * d * h + 2 * s * R * n * d * h)
     numbers = n * m * (d + 1)
-    if numbers <= NAIVE_MAX_NUMBERS or s >= 2 or h > k:
-        # The naive sampler: always below the switch, and the only one for s ≥ 2 or h > k.
+    if numbers <= NAIVE_MAX_NUMBERS or s >= 2:
+        # The naive sampler: always below the switch, and the only one for s ≥ 2.
         memory += 8 * 3 * R * numbers
         return float(memory), T * (STEP_SECONDS * R * repeat + SAMPLE_SECONDS * R * numbers * repeat)
     p = r + 1
     memory += 8 * 4 * R * n * (2 * p * p + 3 * d)
-    return float(memory), T * (STEP_SECONDS * R + PROJECTED_SECONDS * R * n * (d * k + p * p))
+    return float(memory), T * (STEP_SECONDS * R + PROJECTED_SECONDS * R * n * (d * h + p * p))
 
 
 def check_cost(inst: Instance, runs: int, inner_steps: int = 1) -> None:

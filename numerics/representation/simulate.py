@@ -35,7 +35,7 @@ and s backward steps of one step's work each: linear in s.
 
 B may be wider than the truth: B (d×h), w ∈ R^h, h ≥ k, B_* d×k; nothing above depends on h = k.
 
-Implementation (:func:`_sums`, the one implementation of these formulas, for the population and for batches):
+Implementation of the one-step formulas (:func:`_sums`, their one implementation, population and batches):
 per task, then summed over the tasks. Sums of products over tasks are matrix products over the task axis
 (Σ_i s_iw_iᵀ = sᵀw_i); the Σ̂_a terms (Σ̂_aBg of exact ANIL, Σ̂_ah of exact MAML) enter only summed over
 the tasks (then times wᵀ in G_B and Bᵀ in G_w), and with Σ̂_a = I that sum is taken before the products with
@@ -90,16 +90,14 @@ projected sampler wins from d = 60 on, by 10-25× at (d, k, n, m) = (100, 5, 100
 
 def _resolve(inst: Instance, sampler: str, method: Method) -> str:
     """The sampler that ``sampler`` (:data:`SAMPLERS`) names for ``inst`` and ``method``: "auto" resolved
-    where it draws. The projected sampler is derived for at most one inner step and a k-wide layer (its
-    queries of each batch are those of the formulas above at s ≤ 1): elsewhere "auto" is the naive one and
+    where it draws. The projected sampler is derived for at most one inner step (its queries of each batch
+    are those of the formulas above at s ≤ 1), of any width: with more "auto" is the naive one and
     "projected" is refused."""
     if sampler not in SAMPLERS:
         raise v.ParameterError("sampler", f"one of {SAMPLERS}", sampler)
-    projectable = method.inner_steps <= 1 and inst.width == inst.k
+    projectable = method.inner_steps <= 1
     if sampler == "projected" and inst.finite and not projectable:
-        raise v.ParameterError(
-            "sampler", "'auto' or 'naive' with more than one inner step or width > k", sampler
-        )
+        raise v.ParameterError("sampler", "'auto' or 'naive' with more than one inner step", sampler)
     if sampler != "auto" or not inst.finite:
         return sampler
     small = inst.n * (inst.m_in + inst.m_out) * (inst.d + 1) <= NAIVE_MAX_NUMBERS
@@ -178,7 +176,8 @@ def _sums(
     scale: float | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """scale · Σ_i (G_B, G_w)_i over the round's tasks i, by the formulas of the module docstring: the one
-    implementation behind :func:`meta_gradient`, :func:`step` and :func:`simulate`.
+    implementation of the presets (s ≤ 1) behind :func:`meta_gradient`, :func:`step` and :func:`simulate`
+    (:func:`_unrolled` takes s ≥ 2).
 
     B (…, d, k), w (…, k), c_in/c_out (…, n, d) the rows ĉ_i of the inner and outer batches, X_in/X_out their
     batches (…, n, m, d) or None for the population (Σ̂ = I). Every term is linear in the outer residual, so
