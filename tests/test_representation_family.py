@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from maml_theory.numerics import validation as v
-from maml_theory.numerics.representation import oracle, sampling
+from maml_theory.numerics.representation import oracle
 from maml_theory.numerics.representation.distance import dist, dist_h, outside_norm
 from maml_theory.numerics.representation.dynamics import check_cost, cost
 from maml_theory.numerics.representation.instances import (
@@ -33,7 +33,7 @@ from maml_theory.numerics.representation.instances import (
 from maml_theory.numerics.representation.simulate import meta_gradient, round_step, simulate, step
 from maml_theory.reports.cli import main
 from maml_theory.theory.method import ADAPT, PRESETS, Method, MethodError
-from tests.test_representation_sampler import max_z, statistics
+from tests.test_representation_sampler import draws, max_z, statistics
 
 ROUTE_TOL = 1e-9
 
@@ -322,21 +322,9 @@ def test_the_projected_sampler_has_the_naive_law_on_a_wider_layer(method):
     B = rng.standard_normal((d, h)) / np.sqrt(d)
     w = 1.5 * rng.standard_normal(h)
     heads = rng.standard_normal((n, k))
-    inst = Instance(d=d, k=k, n=n, width=h, alpha=alpha, sigma=sigma, m_in=m_in, m_out=m_out, init="random")
-    naive_streams = np.random.default_rng(11).spawn(N)
-    _, data = draw_round(inst, naive_streams, B_star, heads)
-    naive = meta_gradient(method, B, w, B_star, heads, alpha, data)
-    projected = sampling.meta_gradient(
-        method,
-        np.broadcast_to(B, (N, d, h)),
-        np.broadcast_to(w, (N, h)),
-        B_star,
-        np.broadcast_to(heads, (N, n, k)),
-        alpha,
-        sigma=sigma,
-        m_in=m_in,
-        m_out=m_out,
-        rng=np.random.default_rng(12).spawn(N),
+    naive, projected = (
+        draws(method, sampler, B, w, B_star, heads, alpha, m_in, m_out, sigma, N, seed)
+        for sampler, seed in (("naive", 11), ("projected", 12))
     )
     z = max_z(statistics(*naive, B, B_star), statistics(*projected, B, B_star))
     assert z <= 6, z
