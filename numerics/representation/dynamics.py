@@ -60,8 +60,9 @@ a list, its JSON text): 324 MB for one run of 1e6 steps printed as JSON, 1.03 GB
 UNROLLED_STEP_FACTOR = 3.0
 """A step with s ≥ 2 inner steps costs at most about this times s one-step steps (the forward and backward
 passes of the unrolled recursion each repeat a step's products s times; measured by
-benchmarks/representation_inner_steps.py at d = 20, k = 3, n = 20: at most about 1.4s times a one-step step,
-population exact MAML at s = 4 the largest, 5.6 times; an upper estimate, as the budget wants)."""
+benchmarks/representation_inner_steps.py at d = 20, k = 3, n = 20, two runs on the shared machine: at most
+about 1.6s times a one-step step, e.g. 3.2 times at s = 2 and 5.5 to 5.6 times at s = 4 for the population's
+exact ANIL and MAML; an upper estimate, as the budget wants)."""
 
 
 def cost(sizes: Mapping[str, int]) -> tuple[float, float]:
