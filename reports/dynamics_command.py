@@ -1,6 +1,8 @@
 """``maml-theory dynamics``: spec R's representation dynamics of one method, population or finite-sample.
 
-A thin layer over :func:`maml_theory.numerics.representation.dynamics.run`.
+A thin layer over :func:`maml_theory.numerics.representation.dynamics.run`. ``--method`` names the preset
+whose adapted blocks and order are used; ``--inner-steps S`` changes its number of inner steps (the method
+family of :mod:`maml_theory.theory.method`) and ``--width H`` the hidden layer's width (B is d×H, H ≥ k).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from maml_theory.numerics.representation import dynamics as simulated
 from maml_theory.numerics.representation.instances import METHODS, Instance
 from maml_theory.numerics.verification.engine import json_safe
 from maml_theory.reports.arguments import ARRAY_NAMES, count, number
+from maml_theory.theory.method import PRESETS, Method
 
 _DEFAULTS = Instance()
 # flag, field, help
@@ -33,6 +36,7 @@ _PARAMETERS = (
     ("--mu", "mu", "heads ~ N(0, diag(1, …, 1, µ²)) (µ >= 0)"),
     ("--m-in", "m_in", "inner-step samples per task (with --m-out; default: population)"),
     ("--m-out", "m_out", "outer-gradient samples per task (with --m-in)"),
+    ("--width", "width", "hidden layer width H, k <= H <= d: B is d×H, w has H entries (default: k)"),
 )
 _ARRAYS = ARRAY_NAMES
 
@@ -44,9 +48,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description=__doc__.splitlines()[0],
     )
     p.add_argument("--method", required=True, choices=METHODS, help="the algorithm")
+    p.add_argument(
+        "--inner-steps",
+        default=None,
+        metavar="S",
+        help="inner steps S of the method's adaptation (>= 1; 0 only for nal) [default: 1, nal 0]",
+    )
     for flag, field, text in _PARAMETERS:
+        default = getattr(_DEFAULTS, field)
         p.add_argument(
-            flag, dest=field, default=None, metavar="X", help=f"{text} [default: {getattr(_DEFAULTS, field)}]"
+            flag,
+            dest=field,
+            default=None,
+            metavar="X",
+            help=text + ("" if field == "width" else f" [default: {default}]"),
         )
     p.add_argument(
         "--fixed-tasks", action="store_true", help="one task set drawn once and reused every round"
@@ -59,8 +74,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default="theory",
         metavar="theory|random|FILE.npz",
         help="theory: w0 = 0, αB0ᵀB0 = I, dist0² < 0.9 (by rejection: small d only); "
-        "random: B0 ~ N(0, 1/(αd)), w0 ~ N(0, 1/k); FILE.npz: given arrays B0 (d×k), w0 (k), "
-        "B_star (d×k, orthonormal columns), heads (n×k, the fixed task set), d, k, n defaulting to "
+        "random: B0 ~ N(0, 1/(αd)), w0 ~ N(0, 1/H); FILE.npz: given arrays B0 (d×H), w0 (H), "
+        "B_star (d×k, orthonormal columns), heads (n×k, the fixed task set), d, k, H, n defaulting to "
         "their shapes [default: theory]",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -93,10 +108,16 @@ def instance_from(args: argparse.Namespace, arrays: dict[str, np.ndarray] | None
             allowed = "left out with --init FILE.npz (its heads are the task set)"
             raise v.ParameterError("mu", allowed, args.mu)
         # The arrays fix the shapes unless the flags say otherwise (then draw_problem names the mismatch).
-        if np.ndim(arrays["B0"]) != 2:
-            raise v.ParameterError("B0", "a d×k array", f"an array of shape {np.shape(arrays['B0'])}")
-        given.setdefault("d", arrays["B0"].shape[0])
-        given.setdefault("k", arrays["B0"].shape[1])
+        B0, w0 = arrays["B0"], arrays["w0"]
+        if np.ndim(B0) != 2:
+            raise v.ParameterError("B0", "a d×H array", f"an array of shape {np.shape(B0)}")
+        if np.ndim(w0) == 1 and w0.shape[0] != B0.shape[1]:
+            allowed = f"a vector as long as B0 is wide (B0 is {B0.shape[0]}×{B0.shape[1]})"
+            raise v.ParameterError("w0", allowed, f"a vector of length {w0.shape[0]}")
+        given.setdefault("d", B0.shape[0])
+        star = arrays["B_star"]
+        given.setdefault("k", star.shape[1] if np.ndim(star) == 2 else B0.shape[1])
+        given.setdefault("width", B0.shape[1])
         if np.ndim(arrays["heads"]) == 2:
             given.setdefault("n", arrays["heads"].shape[0])
         given.update(init="given", fixed_tasks=True)
@@ -115,15 +136,39 @@ def predicted_rate(alpha: float, beta: float, lambda_min: float) -> float:
     return rate.bound({"alpha": alpha, "beta": beta, "lambda_min": lambda_min})
 
 
+def method_from(name: str, inner_steps: str | None) -> Method:
+    """The preset ``name`` with ``inner_steps`` (the flag's text; None keeps the preset's), else
+    ParameterError naming inner_steps: an integer >= 1 for a meta-learner, 0 for nal."""
+    preset = PRESETS[name]
+    if inner_steps is None:
+        return preset
+    steps = count("inner_steps", inner_steps, low=0)
+    if (steps == 0) != (preset.adapt == "none"):
+        allowed = (
+            "0 for nal (no inner step)"
+            if preset.adapt == "none"
+            else f"an integer >= 1 for {name} (0 is nal)"
+        )
+        raise v.ParameterError("inner_steps", allowed, inner_steps)
+    return preset.with_inner_steps(steps)
+
+
 def dynamics(
-    method: str, inst: Instance, *, seed: int = 0, runs: int = 1, arrays: dict[str, np.ndarray] | None = None
+    method: Method | str,
+    inst: Instance,
+    *,
+    seed: int = 0,
+    runs: int = 1,
+    arrays: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """The command's result from Python: the simulated summary and ``predicted_rate``, spec R §4.6's
-    1 − βαλ_min(Λ) evaluated from claim R.rate for a meta-learner on a fixed task set (else None)."""
+    1 − βαλ_min(Λ) evaluated from claim R.rate for a meta-learner with one inner step and a k-wide layer
+    (the claim's setting) on a fixed task set (else None)."""
     out = simulated.run(method, inst, seed=seed, runs=runs, arrays=arrays)
     lam_min = out.pop("lambda_min")
     predicted = None
-    if lam_min is not None and out["method"] != "nal":
+    one_step = out["inner_steps"] == 1 and inst.width == inst.k
+    if lam_min is not None and out["method"] != "nal" and one_step:
         predicted = predicted_rate(inst.alpha, inst.beta, lam_min)
     out["predicted_rate"] = predicted
     out["fixed_tasks"] = inst.fixed_tasks
@@ -139,7 +184,7 @@ class Inputs(NamedTuple):
     """What the command computes from: the method, the instance, the ``--init`` file's arrays (or None), the
     seed and the number of runs."""
 
-    method: str
+    method: Method
     inst: Instance
     arrays: dict[str, np.ndarray] | None
     seed: int
@@ -149,11 +194,12 @@ class Inputs(NamedTuple):
 
 def inputs(args: argparse.Namespace) -> Inputs:
     """The parsed flags, validated (and the ``--init`` file read) before anything is computed."""
+    method = method_from(args.method, args.inner_steps)
     arrays = None if args.init in ("theory", "random") else load_arrays(args.init)
     inst = instance_from(args, arrays)
     seed = count("seed", args.seed, low=0)
     runs = count("runs", args.runs, low=1)
-    return Inputs(args.method, inst, arrays, seed, runs, arrays is not None and not args.fixed_tasks)
+    return Inputs(method, inst, arrays, seed, runs, arrays is not None and not args.fixed_tasks)
 
 
 def result(given: Inputs) -> dict:
@@ -183,25 +229,36 @@ def _fmt(x: float | None) -> str:
 def table(inst: Instance, r: dict) -> str:
     mode = "population" if not inst.finite else f"m_in = {inst.m_in}, m_out = {inst.m_out}"
     tasks = "fixed task set" if inst.fixed_tasks else "fresh tasks each round"
+    family = f" s={r['inner_steps']}" if r["inner_steps"] != PRESETS[r["method"]].inner_steps else ""
+    family += f" h={inst.width}" if inst.width != inst.k else ""
+    runs = f"{r['runs']} run{'s' if r['runs'] > 1 else ''}"
     lines = [
-        f"Spec R: {r['method']} ({mode}; d={inst.d} k={inst.k} n={inst.n} α={inst.alpha:g} β={inst.beta:g} "
-        f"σ={inst.sigma:g} µ={inst.mu:g}; {tasks}; {r['runs']} run{'s' if r['runs'] > 1 else ''})",
+        f"Spec R: {r['method']} ({mode}; d={inst.d} k={inst.k}{family} n={inst.n} α={inst.alpha:g} "
+        f"β={inst.beta:g} σ={inst.sigma:g} µ={inst.mu:g}; {tasks}; {runs})",
     ]
-    dist, w_norm = r["dist"], r["w_norm"]
+    dist, w_norm, outside = r["dist"], r["w_norm"], r.get("outside_norm")
     several = isinstance(dist, dict)
-    header = "  step    dist(B_t, B_*)" + ("  [p10, p90]" if several else "") + "    ‖w_t‖"
-    lines.append(header)
+    name = "dist(B_t, B_*)" if outside is None else "dist_h(B_t, B_*)"
+    header = f"  step    {name}" + ("  [p10, p90]" if several else "") + "    ‖w_t‖"
+    lines.append(header + ("" if outside is None else "    ‖B_⊥ᵀB_t‖_F"))
     for t in sorted({0, inst.T // 4, inst.T // 2, 3 * inst.T // 4, inst.T}):
         if several:
             band = f"  [{_fmt(dist['p10'][t])}, {_fmt(dist['p90'][t])}]"
-            lines.append(f"  {t:>4}    {_fmt(dist['median'][t])}{band}    {_fmt(w_norm['median'][t])}")
+            line = f"  {t:>4}    {_fmt(dist['median'][t])}{band}    {_fmt(w_norm['median'][t])}"
+            extra = None if outside is None else outside["median"][t]
         else:
-            lines.append(f"  {t:>4}    {_fmt(dist[t])}    {_fmt(w_norm[t])}")
+            line = f"  {t:>4}    {_fmt(dist[t])}    {_fmt(w_norm[t])}"
+            extra = None if outside is None else outside[t]
+        lines.append(line + ("" if outside is None else f"    {_fmt(extra)}"))
     predicted = (
         "" if r["predicted_rate"] is None else f"   (predicted 1 − βαλ_min(Λ) = {r['predicted_rate']:.6f})"
     )
     rate = "—" if r["rate"] is None else f"{r['rate']:.6f}"
     lines.append(f"  rate per step over the last half: {rate}{predicted}")
+    if "singular_values" in r:
+        values = r["singular_values"] if r["runs"] == 1 else r["singular_values"][0]
+        which = "" if r["runs"] == 1 else " (run 1)"
+        lines.append(f"  singular values of B_T{which}: " + ", ".join(_fmt(x) for x in values))
     if "note" in r:
         lines.append(f"  note: {r['note']}")
     diverged = r["diverged"] if isinstance(r["diverged"], list) else [r["diverged"]]

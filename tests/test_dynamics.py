@@ -162,7 +162,7 @@ def _init_file(tmp_path, name, **change):
             {"B0": np.ones((3, 2), dtype=bool)},
             "--init array B0 must be a finite array of shape 3x2 (got 'an array of dtype bool",
         ),
-        ({"B0": np.ones(3)}, "--init array B0 must be a d×k array (got 'an array of shape (3,)')"),
+        ({"B0": np.ones(3)}, "--init array B0 must be a d×H array (got 'an array of shape (3,)')"),
         ({"extra": np.ones(2)}, "with arrays ['B0', 'B_star', 'extra', 'heads', 'w0']"),
     ],
 )

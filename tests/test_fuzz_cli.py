@@ -186,6 +186,8 @@ DYNAMICS: Spec = {
     "--sign-symmetric": None,
     "--seed": SEEDS,
     "--runs": (("1", "2", "3"), HUGE),
+    "--inner-steps": (("0", "1", "2", "3"), (*HUGE, "-1", "1.5", "two")),
+    "--width": (("1", "2", "3", "6"), HUGE),
     "--init": (("theory", "random", f"{TMP}/valid.npz"), tuple(f"{TMP}/{name}" for name in INIT_FILES)),
     "--json": None,
 }

@@ -40,17 +40,20 @@ def point(d, k, n, scale, seed=1):
 
 
 def draws(method, sampler, B, w, B_star, heads, alpha, m_in, m_out, sigma, N, seed):
-    d, k = B.shape
-    n = heads.shape[0]
+    """N draws of (G_B, G_w) by ``sampler``; B may be wider (d×h) than B_star (d×k)."""
+    d, h = B.shape
+    n, k = heads.shape
     streams = np.random.default_rng(seed).spawn(N)
     if sampler == "naive":
-        inst = Instance(d=d, k=k, n=n, alpha=alpha, sigma=sigma, m_in=m_in, m_out=m_out, fixed_tasks=True)
+        inst = Instance(
+            d=d, k=k, width=h, n=n, alpha=alpha, sigma=sigma, m_in=m_in, m_out=m_out, init="random"
+        )
         _, data = draw_round(inst, streams, B_star, heads)
         return simulate.meta_gradient(method, B, w, B_star, heads, alpha, data)
     return sampling.meta_gradient(
         method,
-        np.broadcast_to(B, (N, d, k)),
-        np.broadcast_to(w, (N, k)),
+        np.broadcast_to(B, (N, d, h)),
+        np.broadcast_to(w, (N, h)),
         B_star,
         np.broadcast_to(heads, (N, n, k)),
         alpha,

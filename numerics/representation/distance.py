@@ -6,6 +6,10 @@ basis of B (B ↦ cBG for c ≠ 0, G invertible k×k). Both routes below evaluat
 complement part of B, which keeps full relative accuracy for small angles; √(1 − cos²) would lose every digit
 below about 1e-8.
 
+A hidden layer wider than the truth (B of width h > k, see :class:`~.instances.Instance`) makes col(B) meet
+the complement of col(B_*) always, so dist would be 1: :func:`dist_h` measures B's top-k left singular
+subspace instead, and :func:`outside_norm` the size ‖B_{*,⊥}ᵀB‖_F of all of B outside col(B_*).
+
 Rank: col(B) must be k-dimensional. B is called rank deficient when
 σ_min(B) ≤ RANK_RTOL · max(d, k) · σ_max(B) (numpy's ``matrix_rank`` default, RANK_RTOL = machine epsilon) or
 B has a non-finite entry.
@@ -52,20 +56,23 @@ class BatchDistance(NamedTuple):
     rank_deficient: np.ndarray
 
 
-def orthonormal_basis(B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(B̂, rank_deficient) for B of shape (…, d, k): B̂ the left singular vectors (an orthonormal basis of
-    col(B) where B has full column rank, meaningless elsewhere) and the rank test of the module docstring."""
+def orthonormal_basis(B: np.ndarray, rank: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(B̂, rank_deficient) for B of shape (…, d, h): B̂ the first ``rank`` (None: h) left singular vectors (an
+    orthonormal basis of col(B), or of its top-``rank`` singular subspace, where σ_rank(B) passes the rank
+    test of the module docstring; meaningless elsewhere) and that test's failure."""
     B = np.asarray(B, dtype=np.float64)
+    rank = B.shape[-1] if rank is None else rank
     finite = np.all(np.isfinite(B), axis=(-2, -1))
     # LAPACK cannot take NaN or inf: such matrices are replaced by zeros, which the rank test flags anyway.
     u, s, _ = np.linalg.svd(np.where(finite[..., None, None], B, 0.0), full_matrices=False)
     tol = RANK_RTOL * max(B.shape[-2:]) * s[..., 0]
-    return u, ~finite | (s[..., -1] <= tol)
+    return u[..., :rank], ~finite | (s[..., rank - 1] <= tol)
 
 
 def _svd_route(B: np.ndarray, B_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(value, rank_deficient) by the SVD route; B and B_star (N, d, k)."""
-    basis, deficient = orthonormal_basis(B)
+    """(value, rank_deficient) by the SVD route; B (N, d, h), B_star (N, d, k), k ≤ h: with h > k the basis is
+    that of B's top-k left singular subspace (dist_h)."""
+    basis, deficient = orthonormal_basis(B, B_star.shape[-1])
     off = basis - B_star @ (np.swapaxes(B_star, -1, -2) @ basis)
     # The spectral norm of a d×k matrix: its largest singular value; clipped to [0, 1] against round-off.
     value = np.minimum(np.linalg.svd(off, compute_uv=False)[..., 0], 1.0)
@@ -149,3 +156,43 @@ def dist(B: np.ndarray, B_star: np.ndarray) -> float | BatchDistance:
             "B", f"a finite {B.shape[0]}x{B.shape[1]} matrix of full column rank", "a rank-deficient B"
         )
     return float(value[0])
+
+
+def dist_h(B: np.ndarray, B_star: np.ndarray) -> float | BatchDistance:
+    """dist_h(B, B_*) = ‖B_{*,⊥}ᵀ B̂_k‖₂ for B (…, d, h) with h ≥ k: B̂_k the top-k left singular vectors of
+    B, so the sine of the largest principal angle between B's k most used directions and col(B_*).
+
+    At h = k, B̂_k spans col(B) and dist_h is :func:`dist` (computed by it, the same bits). For h > k it is
+    the SVD route's sine form on B̂_k, NaN and ``rank_deficient`` where σ_k(B) fails the rank test of the
+    module docstring (the top-k subspace then has a direction of B's null space). Where
+    σ_k(B) = σ_{k+1}(B) the top-k subspace is not unique and the value is that of LAPACK's choice (a
+    measure-zero set of B). Shapes and errors as in :func:`dist`.
+    """
+    B = np.asarray(B, dtype=np.float64)
+    B_star = np.asarray(B_star, dtype=np.float64)
+    if B.ndim < 2 or B_star.ndim < 2 or B.shape[-1] == B_star.shape[-1]:
+        return dist(B, B_star)
+    d, h = B.shape[-2:]
+    k = B_star.shape[-1]
+    if B_star.shape[-2] != d or not k < h <= d:
+        raise v.ParameterError(
+            "B", f"an array of shape (d, h) or (..., d, h), k <= h <= d, for B_star {B_star.shape}", B.shape
+        )
+    batch = np.broadcast_shapes(B.shape[:-2], B_star.shape[:-2])
+    flat = np.broadcast_to(B, (*batch, d, h)).reshape(-1, d, h)
+    star = np.broadcast_to(B_star, (*batch, d, k)).reshape(-1, d, k)
+    value, deficient = _svd_route(flat, star)
+    if B.ndim > 2:
+        return BatchDistance(value.reshape(batch), deficient.reshape(batch))
+    if deficient[0]:
+        raise v.ParameterError(
+            "B", f"a finite {d}x{h} matrix with σ_k > 0 (k = {k})", "a B whose top-k subspace is degenerate"
+        )
+    return float(value[0])
+
+
+def outside_norm(B: np.ndarray, B_star: np.ndarray) -> np.ndarray:
+    """‖B_{*,⊥}ᵀB‖_F = ‖B − B_*(B_*ᵀB)‖_F for B (…, d, h): the size of the part of B outside col(B_*), which
+    unlike dist_h sees every column of B (scale included). B_* (…, d, k) with orthonormal columns."""
+    outside = B - B_star @ (np.swapaxes(B_star, -1, -2) @ B)
+    return np.sqrt((outside * outside).sum(axis=(-2, -1)))

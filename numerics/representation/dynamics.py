@@ -15,7 +15,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from maml_theory.numerics import validation as v
-from maml_theory.numerics.representation.instances import CANDIDATES_PER_BATCH, Instance, draw_problem
+from maml_theory.numerics.representation.instances import (
+    CANDIDATES_PER_BATCH,
+    Instance,
+    draw_problem,
+    resolve_method,
+)
 from maml_theory.numerics.representation.simulate import (
     BLOCK_ENTRIES,
     BLOCK_STEPS,
@@ -23,6 +28,7 @@ from maml_theory.numerics.representation.simulate import (
     Trajectory,
     simulate,
 )
+from maml_theory.theory.method import Method
 
 ROUND_OFF_FLOOR = 1e-12
 """dist values at or below this are round-off (float64 principal angles bottom out near 1e-15); the fitted
@@ -51,52 +57,77 @@ RECORD_BYTES = (125, 110)
 a list, its JSON text): 324 MB for one run of 1e6 steps printed as JSON, 1.03 GB for four."""
 
 
+UNROLLED_STEP_FACTOR = 3.0
+"""A step with s ≥ 2 inner steps costs at most about this times s one-step steps (the forward and backward
+passes of the unrolled recursion each repeat a step's products s times; measured by
+benchmarks/representation_inner_steps.py at d = 20, k = 3, n = 20, two runs on the shared machine: at most
+about 1.6s times a one-step step, e.g. 3.2 times at s = 2 and 5.5 to 5.6 times at s = 4 for the population's
+exact ANIL and MAML; an upper estimate, as the budget wants)."""
+
+
 def cost(sizes: Mapping[str, int]) -> tuple[float, float]:
-    """Estimated peak bytes and seconds of :func:`run` for ``sizes`` d, k, n, T, runs and, for a finite-sample
-    instance, m_in and m_out: the records of T + 1 steps (:data:`RECORD_BYTES`), the problem and the
-    theory initialisation's candidates, the arrays of a block of steps as
+    """Estimated peak bytes and seconds of :func:`run` for ``sizes`` d, k, n, T, runs, width h, inner_steps s
+    and, for a finite-sample instance, m_in and m_out: the records of T + 1 steps (:data:`RECORD_BYTES`), the
+    problem and the theory initialisation's candidates, the arrays of a block of steps as
     :func:`~.simulate.simulate` allocates them (population heads and targets, or a round's batches or their
-    projections) with the temporaries of a step, and the measured per-step times above."""
-    d, k, n, T, R = (sizes[key] for key in ("d", "k", "n", "T", "runs"))
+    projections) with the temporaries of a step, the s per-task iterates (n × r × h each) that the unrolled
+    recursion keeps, and the measured per-step times above, times :data:`UNROLLED_STEP_FACTOR` · s for s ≥ 2
+    (the unrolled recursion draws nothing more: only its computation grows with s)."""
+    d, k, n, T, R, h, s = (sizes[key] for key in ("d", "k", "n", "T", "runs", "width", "inner_steps"))
     curves = 2 if R == 1 else 6
     memory = (T + 1) * (RECORD_BYTES[0] * R + RECORD_BYTES[1] * curves)
-    memory += 8 * (8 * R * d * k + 3 * CANDIDATES_PER_BATCH * d * k)
-    r = min(d, 2 * k)
+    memory += 8 * (8 * R * d * h + 3 * CANDIDATES_PER_BATCH * d * k)
+    r = min(d, h + k)
+    repeat = UNROLLED_STEP_FACTOR * s if s >= 2 else 1.0
     if "m_in" not in sizes:
-        block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // (R * r * k)))
-        memory += 8 * (block * R * n * (k + r) + 8 * R * n * r + 4 * block * R * r * k)
-        return float(memory), T * (STEP_SECONDS * R + TASK_SECONDS * R * n * r * k)
+        block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // (R * r * h)))
+        memory += 8 * (
+            block * R * n * (k + r) + 8 * R * n * r + 4 * block * R * r * h + 2 * s * R * n * r * h
+        )
+        return float(memory), T * repeat * (STEP_SECONDS * R + TASK_SECONDS * R * n * r * h)
     m = sizes["m_in"] + sizes["m_out"]
-    block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // (R * d * k)))
-    memory += 8 * 2 * block * R * d * k
+    block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // (R * d * h)))
+    memory += 8 * (2 * block * R * d * h + 2 * s * R * n * d * h)
     numbers = n * m * (d + 1)
-    if numbers <= NAIVE_MAX_NUMBERS:
+    if numbers <= NAIVE_MAX_NUMBERS or s >= 2:
+        # The naive sampler: always below the switch, and the only one for s ≥ 2.
         memory += 8 * 3 * R * numbers
-        return float(memory), T * (STEP_SECONDS * R + SAMPLE_SECONDS * R * numbers)
+        return float(memory), T * (STEP_SECONDS * R * repeat + SAMPLE_SECONDS * R * numbers * repeat)
     p = r + 1
     memory += 8 * 4 * R * n * (2 * p * p + 3 * d)
-    return float(memory), T * (STEP_SECONDS * R + PROJECTED_SECONDS * R * n * (d * k + p * p))
+    return float(memory), T * (STEP_SECONDS * R + PROJECTED_SECONDS * R * n * (d * h + p * p))
 
 
-def check_cost(inst: Instance, runs: int) -> None:
-    """:class:`ParameterError` naming the size (d, k, n, T, runs, m_in or m_out) to reduce when :func:`cost`
-    exceeds the memory or time a run may take (:func:`validation.within_budget`): before anything is drawn."""
-    sizes = {"d": inst.d, "k": inst.k, "n": inst.n, "T": max(inst.T, 1), "runs": runs}
+def check_cost(inst: Instance, runs: int, inner_steps: int = 1) -> None:
+    """:class:`ParameterError` naming the size (d, k, n, T, runs, width, inner_steps, m_in or m_out) to reduce
+    when :func:`cost` exceeds the memory or time a run may take (:func:`validation.within_budget`): before
+    anything is drawn."""
+    sizes = {
+        "d": inst.d,
+        "k": inst.k,
+        "n": inst.n,
+        "T": max(inst.T, 1),
+        "runs": runs,
+        "width": inst.width,
+        "inner_steps": inner_steps,
+    }
     typical = {"d": 20, "k": 3, "n": 20, "T": 300, "runs": 1, "m_in": 20, "m_out": 20}
+    typical.update(width=inst.k, inner_steps=1)
     if inst.finite:
         sizes.update(m_in=inst.m_in, m_out=inst.m_out)
     v.within_budget(sizes, typical, cost)
 
 
 def run(
-    method: str,
+    method: Method | str,
     inst: Instance,
     *,
     seed: int = 0,
     runs: int = 1,
     arrays: Mapping[str, ArrayLike] | None = None,
 ) -> dict:
-    """Simulate ``method`` on ``inst`` for ``runs`` independent runs from ``seed``; see :func:`summary`.
+    """Simulate ``method`` (a Method or a preset's name) on ``inst`` for ``runs`` independent runs from
+    ``seed``; see :func:`summary`.
 
     ``arrays``: B0, w0, B_star, heads as for
     :func:`maml_theory.numerics.representation.instances.draw_problem` (then ``inst.init`` must be "given" and
@@ -109,9 +140,10 @@ def run(
     >>> round(summary["rate"], 3), summary["diverged"]
     (0.897, False)
     """
+    method = resolve_method(method)
     seed = v.integer("seed", seed, low=0)
     runs = v.integer("runs", runs, low=1)
-    check_cost(inst, runs)
+    check_cost(inst, runs, method.inner_steps)
     streams = np.random.default_rng(seed).spawn(runs)
     if arrays is not None:
         problem = draw_problem(inst, streams[0], arrays)
@@ -174,7 +206,11 @@ def fitted_rate(curve: np.ndarray) -> float | None:
 def summary(traj: Trajectory, heads: list[np.ndarray | None]) -> dict:
     """JSON-ready summary: dist and w_norm per step, the fitted rate, divergence, and ``lambda_min``: λ_min(Λ)
     of a fixed task set (the median over runs when their sets differ), else None — the observable of spec R
-    §4.6's predicted rate, which the command evaluates from that claim."""
+    §4.6's predicted rate, which the command evaluates from that claim. ``method`` is the preset whose blocks
+    and order the run used, with ``inner_steps`` and the layer's ``width``; a layer wider than k adds the
+    curves ``dist_h`` (the same as ``dist``, which is dist_h there, under the generalised distance's name) and
+    ``outside_norm`` (‖B_{*,⊥}ᵀB_t‖_F), and ``singular_values``: those of each run's final B, largest
+    first."""
     inst = traj.inst
     # A diverged run counts as +∞ from its divergence on, so the median and percentiles say how many runs
     # failed rather than summarising the survivors alone; NaN is left only for rank-deficient iterates.
@@ -187,8 +223,10 @@ def summary(traj: Trajectory, heads: list[np.ndarray | None]) -> dict:
     if inst.fixed_tasks:
         lam_min = float(np.median([np.linalg.eigvalsh(h.T @ h / h.shape[0])[0] for h in heads]))
     diverged_at = [int(t) if t >= 0 else None for t in traj.diverged_at]
-    return {
-        "method": traj.method,
+    out = {
+        "method": traj.method.family,
+        "inner_steps": traj.method.inner_steps,
+        "width": inst.width,
         "runs": int(dist.shape[0]),
         "dist": _curve(dist),
         "w_norm": _curve(w_norm),
@@ -197,3 +235,8 @@ def summary(traj: Trajectory, heads: list[np.ndarray | None]) -> dict:
         "diverged": _per_run([bool(x) for x in traj.diverged]),
         "diverged_at": _per_run(diverged_at),
     }
+    if traj.outside_norm is not None:
+        out["dist_h"] = out["dist"]
+        out["outside_norm"] = _curve(np.where(gone, np.inf, traj.outside_norm))
+        out["singular_values"] = _per_run(np.linalg.svd(traj.B_final, compute_uv=False).tolist())
+    return out

@@ -29,9 +29,11 @@ from numpy.typing import ArrayLike
 
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.representation.distance import orthonormal_basis
+from maml_theory.theory.method import PRESETS, Method, MethodError
 
-METHODS = ("anil", "fo-anil", "maml", "fo-maml", "nal")
-"""Exact ANIL, first-order ANIL, exact MAML, first-order MAML and average-loss minimisation (spec R §2)."""
+METHODS = tuple(PRESETS)
+"""Exact ANIL, first-order ANIL, exact MAML, first-order MAML and average-loss minimisation (spec R §2): the
+names of the presets of :mod:`maml_theory.theory.method`."""
 
 INITS = ("theory", "random", "given")
 
@@ -75,6 +77,11 @@ class Instance:
     theory's scale, and w_0 with iid N(0, 1/k) entries, so E‖w_0‖² = 1; no condition on dist_0) or
     ``"given"`` (B_0 and w_0 are passed to :func:`draw_problem`).
 
+    ``width``: the hidden layer's width h ∈ [k, d] (None: k). B is d×h and w ∈ R^h, while B_* stays d×k and
+    the heads θ ∈ R^k: the model Bw may use more directions than the truth has. The random initialisation then
+    draws B_0 (d×h) with iid N(0, 1/(αd)) entries and w_0 with iid N(0, 1/h) entries (the same bits as
+    before at h = k); the theory's initialisation is k wide only.
+
     The defaults are spec R §6's: d = 20, k = 3, n = 20 fresh N(0, I_k) heads, α = 0.1, β = 1, T = 300.
     """
 
@@ -92,6 +99,7 @@ class Instance:
     m_in: int | None = None
     m_out: int | None = None
     init: str = "theory"
+    width: int | None = None
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -139,6 +147,17 @@ class Instance:
             )
         if self.init not in INITS:
             raise v.ParameterError("init", f"one of {INITS}", self.init)
+        width_allowed = f"an integer in [k, d] = [{self.k}, {self.d}] (the hidden layer's width h)"
+        if self.width is None:
+            s(self, "width", self.k)
+        else:
+            s(self, "width", v.integer("width", self.width, low=self.k, high=self.d, allowed=width_allowed))
+        if self.width > self.k and self.init == "theory":
+            # αB_0ᵀB_0 = I_h makes every singular value of B_0 equal: no top-k subspace, so dist_h(B_0, B_*)
+            # is not defined and neither is the theory's condition on it.
+            raise v.ParameterError(
+                "init", "'random' or 'given' when width > k (the theory's start is k wide)", self.init
+            )
 
     @property
     def finite(self) -> bool:
@@ -155,7 +174,7 @@ class Instance:
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """The fixed ingredients of a run: B_* (d, k) with orthonormal columns, B_0 (d, k), w_0 (k,) and, for a
+    """The fixed ingredients of a run: B_* (d, k) with orthonormal columns, B_0 (d, h), w_0 (h,) and, for a
     fixed task set, the heads (n, k) reused every round (None when heads are fresh each round)."""
 
     B_star: np.ndarray
@@ -176,11 +195,14 @@ class Batches:
     y_out: np.ndarray
 
 
-def method_name(method: object) -> str:
-    """``method`` if it is one of :data:`METHODS`, else :class:`ParameterError`."""
-    if method not in METHODS:
-        raise v.ParameterError("method", f"one of {METHODS}", method)
-    return str(method)
+def resolve_method(method: Method | str) -> Method:
+    """``method`` itself, or the preset it names (one of :data:`METHODS`), else :class:`ParameterError`."""
+    if isinstance(method, Method):
+        return method
+    try:
+        return Method.parse(method)
+    except MethodError as e:
+        raise v.ParameterError(e.name, e.allowed, e.got) from None
 
 
 def haar_frame(rng: np.random.Generator, d: int, k: int, batch: tuple[int, ...] = ()) -> np.ndarray:
@@ -297,9 +319,10 @@ def draw_problem(
 
     ``given`` may hold ``B_star`` (d×k, orthonormal columns to :data:`ORTHONORMAL_TOL`) and, with
     ``fixed_tasks``, ``heads`` (n×k; with ``sign_symmetric`` the set must equal its negative); ``B0``
-    (d×k, full column rank) and ``w0`` (k) exactly when ``init == "given"``. An ``np.load``-ed ``.npz``
-    file is such a mapping. What is not given is drawn from ``rng`` in the order B_*, B_0 (and w_0), heads;
-    B_* is a Haar frame (the problem is rotation invariant, so nothing depends on which).
+    (d×h, full column rank, h = ``inst.width``) and ``w0`` (h) exactly when ``init == "given"``. An
+    ``np.load``-ed ``.npz`` file is such a mapping. What is not given is drawn from ``rng`` in the order
+    B_*, B_0 (and w_0), heads; B_* is a Haar frame (the problem is rotation invariant, so nothing depends on
+    which).
     """
     given = {} if given is None else dict(given)
     allowed = (
@@ -312,7 +335,7 @@ def draw_problem(
             raise v.ParameterError(
                 name, f"absent here: the arrays accepted are {sorted(allowed)}", "an array"
             )
-    d, k = inst.d, inst.k
+    d, k, h = inst.d, inst.k, inst.width
     if "B_star" in given:
         B_star = _given("B_star", given["B_star"], (d, k))
         if np.max(np.abs(B_star.T @ B_star - np.eye(k))) > ORTHONORMAL_TOL:
@@ -325,15 +348,15 @@ def draw_problem(
         for name in ("B0", "w0"):
             if name not in given:
                 raise v.ParameterError(name, "an array in the given arrays when init == 'given'", None)
-        B0 = _given("B0", given["B0"], (d, k))
+        B0 = _given("B0", given["B0"], (d, h))
         _full_column_rank("B0", B0)
-        w0 = _given("w0", given["w0"], (k,))
+        w0 = _given("w0", given["w0"], (h,))
     elif inst.init == "theory":
         B0 = _theory_frame(inst, rng, B_star) / math.sqrt(inst.alpha)
         w0 = np.zeros(k)
     else:
-        B0 = rng.standard_normal((d, k)) / math.sqrt(inst.alpha * d)
-        w0 = rng.standard_normal(k) / math.sqrt(k)
+        B0 = rng.standard_normal((d, h)) / math.sqrt(inst.alpha * d)
+        w0 = rng.standard_normal(h) / math.sqrt(h)
     heads = None
     if inst.fixed_tasks:
         if "heads" in given:

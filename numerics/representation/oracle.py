@@ -1,9 +1,12 @@
 """The oracle route of spec R: the losses written as plain code and the meta-gradients taken by ``autograd``.
 
-Nothing here knows a gradient formula. The inner step is the autograd gradient of the inner loss; exact
-ANIL/MAML differentiate the meta-loss through it (second order), first-order ANIL/MAML take the autograd
+Nothing here knows a gradient formula. A method is a :class:`~maml_theory.theory.method.Method` (or a preset's
+name): s inner steps, each the autograd gradient of the inner loss on the same inner batch (the population
+loss in population mode), taken by the head (ANIL) or by both blocks (MAML). Exact methods differentiate the
+meta-loss through the s steps (second order, autograd of autograd); first-order ones take the autograd
 gradient of the outer loss at the adapted point, evaluated first as plain numbers, so no derivative flows
-through the adaptation (the "stop-gradient"). Conventions as in
+through the adaptation (the "stop-gradient"), and apply it to the original parameters. NAL (s = 0) takes the
+outer loss's gradient at (B, w). B may be wider than B_* (d×h, h ≥ k, w ∈ R^h). Conventions as in
 :mod:`maml_theory.numerics.representation.instances` (½ in the loss, σ the noise standard deviation).
 
 The n tasks of a round are handled as one batch: each task gets its own copy of (B, w) (arrays (n, d, k)
@@ -18,7 +21,8 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad
 
-from maml_theory.numerics.representation.instances import Batches, method_name
+from maml_theory.numerics.representation.instances import Batches, resolve_method
+from maml_theory.theory.method import Method
 
 
 def _regressor(B, w):
@@ -42,7 +46,7 @@ def empirical_loss(B, w, X, y):
 
 
 def meta_gradient(
-    method: str,
+    method: Method | str,
     B: np.ndarray,
     w: np.ndarray,
     B_star: np.ndarray,
@@ -50,9 +54,10 @@ def meta_gradient(
     alpha: float,
     data: Batches | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(G_B, G_w) of one round by autograd: B (d, k), w (k,), heads (n, k), ``data`` one round's batches
-    (no run axis) or None for the population loss. The update is (B, w) ← (B, w) − β (G_B, G_w)."""
-    method = method_name(method)
+    """(G_B, G_w) of one round by autograd: B (d, h), w (h,), B_star (d, k), heads (n, k), ``data`` one
+    round's batches (no run axis) or None for the population loss. The update is
+    (B, w) ← (B, w) − β (G_B, G_w)."""
+    method = resolve_method(method)
     n = heads.shape[0]
 
     def loss(params, X=None, y=None):
@@ -70,19 +75,18 @@ def meta_gradient(
         return loss(params, *((data.X_out, data.y_out) if data is not None else ()))
 
     def adapt(params):
-        """Per-task adapted (B_i, w_i): one step of size α on the inner loss (ANIL: head only)."""
+        """Per-task adapted (B_i, w_i): s steps of size α on the inner loss (ANIL: head only)."""
         b, v = params
-        copies = (b + anp.zeros((n, *b.shape)), v + anp.zeros((n, *v.shape)))
-        if method == "nal":
-            return copies
-        g_b, g_w = grad(lambda p: anp.sum(inner(p)))(copies)
-        adapt_b = method in ("maml", "fo-maml")
-        return (copies[0] - alpha * g_b if adapt_b else copies[0], copies[1] - alpha * g_w)
+        b, v = b + anp.zeros((n, *b.shape)), v + anp.zeros((n, *v.shape))
+        for _ in range(method.inner_steps):
+            g_b, g_w = grad(lambda p: anp.sum(inner(p)))((b, v))
+            b, v = (b - alpha * g_b if method.adapt == "both" else b), v - alpha * g_w
+        return b, v
 
     def meta_loss(params):
         return anp.mean(outer(adapt(params)))
 
-    if method in ("fo-anil", "fo-maml"):
+    if method.first_order:
         # Evaluated to plain arrays first: the adapted point is a constant for the outer gradient.
         adapted = tuple(np.asarray(a) for a in adapt((B, w)))
         g_b, g_w = grad(lambda p: anp.mean(outer(p)))(adapted)

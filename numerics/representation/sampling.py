@@ -5,7 +5,8 @@
 :func:`maml_theory.numerics.representation.instances.draw_round` (given the heads), without drawing the n(m_in
 + m_out) d-dimensional samples.
 
-Derivation. Let Q (d × r, r = min(d, 2k)) be an orthonormal basis of a space S ⊇ col(B) + col(B_*) and
+Derivation. B is d × h (h ≥ k, the layer's width; h = k in spec R), B_* d × k. Let Q (d × r,
+r = min(d, h + k)) be an orthonormal basis of a space S ⊇ col(B) + col(B_*) and
 Q_⊥ one of its complement (dimension D = d − r, never formed). A batch (X, y = XB_*θ + σz) of m samples
 splits into Y = [XQ, z] (m × p, p = r + 1: the S coordinates and the noise) and H = XQ_⊥ (m × D), independent
 with iid N(0, 1) entries. The method's formulas query the batch through regressor-side products X v and
@@ -16,9 +17,9 @@ sample-side products Xᵀa only (simulate.py's docstring), so:
    coordinates: the rows p' … m − 1 of UᵀY vanish ("top" vectors have p' entries).
 2. H is independent of Y. A sample-side product Hᵀa with a depending on Y only is N(0, ‖a‖²I_D) given Y.
    NAL, FO-ANIL and exact ANIL query H only so, and only to accumulate G_B: their complement part is
-   Σ_i H_iᵀT_i (T_i p'×k coefficient matrices of task i, inner and outer batch), whose D rows are iid
+   Σ_i H_iᵀT_i (T_i p'×h coefficient matrices of task i, inner and outer batch), whose D rows are iid
    N(0, K), K = Σ_i T_iᵀT_i. It is drawn as Q_⊥Z·F with FᵀF = K (the R factor of the stacked T_i) and Z
-   (D × k) iid: d·k normals per round in all, Q_⊥Z drawn as (I − QQᵀ)Z' with Z' (d × k) iid (the same law).
+   (D × h) iid: d·h normals per round in all, Q_⊥Z drawn as (I − QQᵀ)Z' with Z' (d × h) iid (the same law).
 3. MAML adapts B, so the outer batch sees the complement direction of s⁰ (the inner step's residual
    gradient), and exact MAML's inner batch is queried again at h = (wᵀw_i)s̃ + Bu, which has a complement
    part along s̃_⊥. Each such query is sampled from the Gaussian conditional law of H given the earlier
@@ -30,7 +31,9 @@ sample-side products Xᵀa only (simulate.py's docstring), so:
    exact MAML, q = Σ̂_a h), one m-vector γ per complement regressor query, split as its top p' entries and
    the χ²_{m−p'} squared norm of the rest (only that norm and inner products with top vectors occur).
 All draws are exact, so the update has exactly the naive sampler's law (tests/test_representation_sampler.py
-compares their moments). Per round: O(n(p² + [MAML] d) + dk) random numbers instead of n(m_in + m_out)(d + 1).
+compares their moments). Per round: O(n(p² + [MAML] d) + dh) random numbers instead of n(m_in + m_out)(d + 1).
+Nothing here needs h = k: the construction is the same for a wider layer (tests/test_representation_family.py
+compares the two samplers' moments there too). It does need one inner step: s steps query each batch again.
 
 Randomness: per run, the normals come from one ``standard_normal`` call and the χ² variables from one
 ``standard_gamma`` call on that run's generator, in a layout fixed by (method, d, k, n, m_in, m_out).
@@ -44,7 +47,9 @@ from functools import cache
 
 import numpy as np
 
-from maml_theory.numerics.representation.instances import Streams, method_name
+from maml_theory.numerics import validation as v
+from maml_theory.numerics.representation.instances import Streams, resolve_method
+from maml_theory.theory.method import Method
 
 
 def _swap(a: np.ndarray) -> np.ndarray:
@@ -167,7 +172,7 @@ class _Batch:
 
 
 def meta_gradient(
-    method: str,
+    method: Method | str,
     B: np.ndarray,
     w: np.ndarray,
     B_star: np.ndarray,
@@ -181,14 +186,20 @@ def meta_gradient(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A draw of the finite-sample (G_B, G_w) of one round, by the construction of the module docstring.
 
-    ``rng`` is one generator (B (d, k), w (k,), B_star (d, k), heads (n, k); outputs without a run axis) or a
+    ``rng`` is one generator (B (d, h), w (h,), B_star (d, k), heads (n, k); outputs without a run axis) or a
     sequence of R generators, one per run (inputs with a leading run axis R, B_star may be (d, k)).
+    ``method``: a preset (its name or its Method); the construction covers at most one inner step.
     """
-    method = method_name(method)
+    resolved = resolve_method(method)
+    if resolved.inner_steps > 1:
+        raise v.ParameterError(
+            "method", "a method with at most one inner step (the projected sampler's)", method
+        )
+    method = resolved.family
     single = isinstance(rng, np.random.Generator)
     streams = [rng] if single else list(rng)
     R = len(streams)
-    d, k = B.shape[-2:]
+    d, h = B.shape[-2:]
     n = heads.shape[-2]
     B, w, B_star, heads = (
         np.broadcast_to(a, (R, *a.shape[-s:])) for a, s in ((B, 2), (w, 1), (B_star, 2), (heads, 2))
@@ -196,7 +207,7 @@ def meta_gradient(
 
     Q = span_basis(np.concatenate([B_star, B], axis=-1))  # (R, d, r)
     r = Q.shape[-1]
-    Bs = _swap(Q) @ B  # (R, r, k)
+    Bs = _swap(Q) @ B  # (R, r, h)
     target = heads @ _swap(_swap(Q) @ B_star)  # Qᵀ B_*θ_i, (R, n, r)
     has_complement = d > r
 
@@ -221,7 +232,7 @@ def meta_gradient(
             layout.normal("omega.in", n, d)
     else:
         rows = n * (outer.top + (inner.top if method == "anil" else 0))
-        layout.normal("Z", d, min(rows, k))
+        layout.normal("Z", d, min(rows, h))
     draws = layout.draw(streams)
     outer.factor(draws)
 
@@ -313,7 +324,7 @@ def _finish(
     perp: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """G_B = QG_S + Σ_i H_iᵀT_i for NAL and the ANIL methods, the sum drawn as Q_⊥Z·F, FᵀF = K (point 2 of
-    the module docstring): ``coef`` lists the T_i (R, n, p', k) of each batch, Z (R, d, min(Σp', k)) iid."""
+    the module docstring): ``coef`` lists the T_i (R, n, p', h) of each batch, Z (R, d, min(Σp', h)) iid."""
     T = np.concatenate([c.reshape(*c.shape[:-3], -1, c.shape[-1]) for c in coef], axis=-2)
     F = np.linalg.qr(T, mode="r")  # FᵀF = TᵀT = K
     G_B = Q @ G_S + _swap(perp(_swap(Z @ F)))

@@ -1,4 +1,4 @@
-"""The simulator route of spec R: the five methods with hand-derived, vectorised numpy meta-gradients.
+"""The simulator route of spec R: the method family with hand-derived, vectorised numpy meta-gradients.
 
 No closed form and no autograd (the oracle checks these formulas). Conventions of
 :mod:`maml_theory.numerics.representation.instances`.
@@ -20,7 +20,22 @@ inner (adaptation) and outer batches; both are the population in population mode
   G_B = mean(U − α(Σ̂_ah wᵀ + s⁰uᵀ)),  G_w = mean(u − α(Uᵀs⁰ + BᵀΣ̂_ah)),  Uᵀs⁰ = (s̃ᵀs⁰)w_i.
 With Σ̂ = I these are spec R §3's population formulas. The update is (B, w) ← (B, w) − β(G_B, G_w).
 
-Implementation (:func:`_sums`, the one implementation of these formulas, for the population and for batches):
+s inner steps (a :class:`~maml_theory.theory.method.Method` with s ≥ 2; s = 1 is the formulas above, s = 0 is
+NAL). Per task, forward on the same inner batch, keeping every step's iterate and residual:
+  r_j = Σ̂_a B_jw_j − ĉ_a,  w_{j+1} = w_j − αB_jᵀr_j,  B_{j+1} = B_j − αr_jw_jᵀ (MAML; ANIL: B_j = B),
+for j = 0, …, s − 1, then the outer residual s̃ = Σ̂_o B_sw_s − ĉ_o and the adjoints at the adapted point
+Ḃ_s = s̃w_sᵀ, ẇ_s = B_sᵀs̃. First order: (G_B, G_w) = mean(Ḃ_s, ẇ_s). Exact: backward for j = s − 1, …, 0,
+  ṗ_j = −αΣ̂_a(B_jẇ_{j+1} + [MAML] Ḃ_{j+1}w_j)             (the adjoint of the regressor B_jw_j),
+  ẇ_j = ẇ_{j+1} + B_jᵀṗ_j − [MAML] αḂ_{j+1}ᵀr_j,
+  Ḃ_j = Ḃ_{j+1} + ṗ_jw_jᵀ − αr_jẇ_{j+1}ᵀ,
+and (G_B, G_w) = mean(Ḃ_0, ẇ_0). ANIL's B_j is B itself, so its Ḃ is one d×h sum over the tasks
+(Σ_i ṗ_{j,i}w_{j,i}ᵀ a product over the task axis); MAML's B_j differ per task and so do the Ḃ_j. At s = 1
+this is the list above (ẇ_1 = g, ṗ_0 = −αΣ̂_aBg for ANIL; the MAML terms through h). The cost is s forward
+and s backward steps of one step's work each: linear in s.
+
+B may be wider than the truth: B (d×h), w ∈ R^h, h ≥ k, B_* d×k; nothing above depends on h = k.
+
+Implementation of the one-step formulas (:func:`_sums`, their one implementation, population and batches):
 per task, then summed over the tasks. Sums of products over tasks are matrix products over the task axis
 (Σ_i s_iw_iᵀ = sᵀw_i); the Σ̂_a terms (Σ̂_aBg of exact ANIL, Σ̂_ah of exact MAML) enter only summed over
 the tasks (then times wᵀ in G_B and Bᵀ in G_w), and with Σ̂_a = I that sum is taken before the products with
@@ -36,6 +51,7 @@ default at all but small sizes (:data:`SAMPLERS`).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -45,7 +61,7 @@ import numpy as np
 
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.representation import sampling
-from maml_theory.numerics.representation.distance import dist
+from maml_theory.numerics.representation.distance import dist_h, outside_norm
 from maml_theory.numerics.representation.instances import (
     Batches,
     Instance,
@@ -54,8 +70,9 @@ from maml_theory.numerics.representation.instances import (
     draw_problem,
     draw_round,
     fill_heads,
-    method_name,
+    resolve_method,
 )
+from maml_theory.theory.method import Method
 
 SAMPLERS = ("auto", "projected", "naive")
 """How a finite-sample round is drawn: ``"projected"`` draws only the projections of the batches that the
@@ -71,13 +88,20 @@ naive sampler is 1.1-2.2× faster at d ≤ 20 (≤ 16 800 numbers), the two are 
 projected sampler wins from d = 60 on, by 10-25× at (d, k, n, m) = (100, 5, 100, 50)."""
 
 
-def _resolve(inst: Instance, sampler: str) -> str:
-    """The sampler that ``sampler`` (:data:`SAMPLERS`) names for ``inst``: "auto" resolved where it draws."""
+def _resolve(inst: Instance, sampler: str, method: Method) -> str:
+    """The sampler that ``sampler`` (:data:`SAMPLERS`) names for ``inst`` and ``method``: "auto" resolved
+    where it draws. The projected sampler is derived for at most one inner step (its queries of each batch
+    are those of the formulas above at s ≤ 1), of any width: with more "auto" is the naive one and
+    "projected" is refused."""
     if sampler not in SAMPLERS:
         raise v.ParameterError("sampler", f"one of {SAMPLERS}", sampler)
+    projectable = method.inner_steps <= 1
+    if sampler == "projected" and inst.finite and not projectable:
+        raise v.ParameterError("sampler", "'auto' or 'naive' with more than one inner step", sampler)
     if sampler != "auto" or not inst.finite:
         return sampler
-    return "naive" if inst.n * (inst.m_in + inst.m_out) * (inst.d + 1) <= NAIVE_MAX_NUMBERS else "projected"
+    small = inst.n * (inst.m_in + inst.m_out) * (inst.d + 1) <= NAIVE_MAX_NUMBERS
+    return "naive" if small or not projectable else "projected"
 
 
 BLOWUP = 1e6
@@ -152,7 +176,8 @@ def _sums(
     scale: float | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """scale · Σ_i (G_B, G_w)_i over the round's tasks i, by the formulas of the module docstring: the one
-    implementation behind :func:`meta_gradient`, :func:`step` and :func:`simulate`.
+    implementation of the presets (s ≤ 1) behind :func:`meta_gradient`, :func:`step` and :func:`simulate`
+    (:func:`_unrolled` takes s ≥ 2).
 
     B (…, d, k), w (…, k), c_in/c_out (…, n, d) the rows ĉ_i of the inner and outer batches, X_in/X_out their
     batches (…, n, m, d) or None for the population (Σ̂ = I). Every term is linear in the outer residual, so
@@ -196,8 +221,73 @@ def _sums(
     return G_B, _sum(u - s_overlap_a * w_i, -2) - mm(q_sum, B)[..., 0, :]
 
 
+def _regress(B: np.ndarray, v: np.ndarray, shared: bool) -> np.ndarray:
+    """B v per task (…, n, d) for vectors v (…, n, h): B (…, d, h) shared by the tasks, or (…, n, d, h)."""
+    return v @ B.mT if shared else (B @ v[..., None])[..., 0]
+
+
+def _transposed(B: np.ndarray, p: np.ndarray, shared: bool) -> np.ndarray:
+    """Bᵀp per task (…, n, h) for vectors p (…, n, d), B as in :func:`_regress`."""
+    return p @ B if shared else (p[..., None, :] @ B)[..., 0, :]
+
+
+def _unrolled(
+    method: Method,
+    B: np.ndarray,
+    w: np.ndarray,
+    c_in: np.ndarray,
+    c_out: np.ndarray,
+    alpha: float | np.ndarray,
+    X_in: np.ndarray | None,
+    X_out: np.ndarray | None,
+    scale: float | np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """scale · Σ_i (G_B, G_w)_i for s ≥ 1 inner steps, by the forward and backward recursion of the module
+    docstring; arguments as in :func:`_sums`. Every adjoint is linear in the outer residual, which ``scale``
+    multiplies once; α enters the forward pass as αr_j, kept per step."""
+    shared = method.adapt == "head"  # ANIL: one B for every task and step
+    B_j = B if shared else B[..., None, :, :]
+    w_j = np.broadcast_to(w[..., None, :], c_in.shape[:-1] + w.shape[-1:])
+    forward = []  # (B_j, w_j, αr_j) per inner step
+    for _ in range(method.inner_steps):
+        r_a = (_moment(X_in, _regress(B_j, w_j, shared)) - c_in) * alpha
+        forward.append((B_j, w_j, r_a))
+        w_next = w_j - _transposed(B_j, r_a, shared)
+        if not shared:
+            B_j = B_j - r_a[..., :, None] * w_j[..., None, :]
+        w_j = w_next
+    s_out = (_moment(X_out, _regress(B_j, w_j, shared)) - c_out) * scale
+    w_dot = _transposed(B_j, s_out, shared)  # ẇ_s per task
+    # Ḃ_s: ANIL's summed over the tasks at once (a product over the task axis), MAML's per task.
+    B_dot = s_out.mT @ w_j if shared else s_out[..., :, None] * w_j[..., None, :]
+    if not method.first_order:
+        for B_j, w_j, r_a in reversed(forward):
+            q = _regress(B_j, w_dot, shared)
+            if not shared:
+                q = q + (B_dot @ w_j[..., None])[..., 0]
+            p_dot = _moment(X_in, q) * -alpha
+            w_next_dot = w_dot
+            w_dot = w_dot + _transposed(B_j, p_dot, shared)
+            if shared:
+                B_dot = B_dot + (p_dot.mT @ w_j - r_a.mT @ w_next_dot)
+            else:
+                w_dot = w_dot - (B_dot.mT @ r_a[..., None])[..., 0]
+                B_dot = B_dot + (
+                    p_dot[..., :, None] * w_j[..., None, :] - r_a[..., :, None] * w_next_dot[..., None, :]
+                )
+    return (B_dot if shared else _sum(B_dot, -3)), _sum(w_dot, -2)
+
+
+def _kernel(method: Method) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """scale · Σ_i (G_B, G_w)_i of ``method`` as a function of (B, w, c_in, c_out, α, X_in, X_out, scale): the
+    formulas of :func:`_sums` for the presets' s ≤ 1 (their bits), the unrolled recursion for s ≥ 2."""
+    if method.inner_steps <= 1:
+        return functools.partial(_sums, method.family)
+    return functools.partial(_unrolled, method)
+
+
 def meta_gradient(
-    method: str,
+    method: Method | str,
     B: np.ndarray,
     w: np.ndarray,
     B_star: np.ndarray,
@@ -205,17 +295,18 @@ def meta_gradient(
     alpha: float,
     data: Batches | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(G_B, G_w) of one round by the formulas of the module docstring.
+    """(G_B, G_w) of one round by the formulas of the module docstring; ``method`` a Method or a preset name.
 
-    B (…, d, k), w (…, k), B_star (…, d, k), heads (…, n, k), ``data`` the round's batches (with the same
+    B (…, d, h), w (…, h), B_star (…, d, k), heads (…, n, k), ``data`` the round's batches (with the same
     leading axes) or None for the population loss; the leading axes (runs) broadcast.
     """
     c_in, c_out, X_in, X_out = _targets(B_star, heads, data)
-    return _sums(method_name(method), B, w, c_in, c_out, alpha, X_in, X_out, 1.0 / heads.shape[-2])
+    kernel = _kernel(resolve_method(method))
+    return kernel(B, w, c_in, c_out, alpha, X_in, X_out, 1.0 / heads.shape[-2])
 
 
 def step(
-    method: str,
+    method: Method | str,
     B: np.ndarray,
     w: np.ndarray,
     B_star: np.ndarray,
@@ -227,12 +318,13 @@ def step(
     """One outer step (B − βG_B, w − βG_w), shapes and ``data`` as in :func:`meta_gradient`; evaluated as
     (B, w) + (−β/n)·Σ_i (G_B, G_w)_i, the arithmetic of :func:`simulate`'s steps."""
     c_in, c_out, X_in, X_out = _targets(B_star, heads, data)
-    G_B, G_w = _sums(method_name(method), B, w, c_in, c_out, alpha, X_in, X_out, -beta / heads.shape[-2])
+    kernel = _kernel(resolve_method(method))
+    G_B, G_w = kernel(B, w, c_in, c_out, alpha, X_in, X_out, -beta / heads.shape[-2])
     return B + G_B, w + G_w
 
 
 def round_step(
-    method: str,
+    method: Method | str,
     inst: Instance,
     B: np.ndarray,
     w: np.ndarray,
@@ -245,7 +337,8 @@ def round_step(
     """One outer step of ``inst`` with the round drawn from ``rng``: fresh heads (or the fixed ``heads``) and,
     for a finite-sample instance, its batches by ``sampler`` (:data:`SAMPLERS`). Shapes and ``rng`` as in
     :func:`maml_theory.numerics.representation.instances.draw_round` (one generator, or one per run)."""
-    if _resolve(inst, sampler) == "naive" or not inst.finite:
+    method = resolve_method(method)
+    if _resolve(inst, sampler, method) == "naive" or not inst.finite:
         heads, data = draw_round(inst, rng, B_star, heads)
         return step(method, B, w, B_star, heads, inst.alpha, inst.beta, data)
     if heads is None:
@@ -264,13 +357,15 @@ class Trajectory:
     """R independent runs of one method for T steps.
 
     ``dist`` and ``w_norm`` (R, T+1): dist(B_t, B_*) and ‖w_t‖ for t = 0..T, NaN from a run's divergence on
-    (and ``dist`` NaN where B_t is rank deficient, flagged in ``rank_deficient`` (R, T+1)). ``diverged`` (R,)
+    (and ``dist`` NaN where B_t is rank deficient, flagged in ``rank_deficient`` (R, T+1)). With a layer wider
+    than k, ``dist`` is dist_h (:func:`~.distance.dist_h`, which is dist at h = k) and ``outside_norm``
+    (R, T+1) holds ‖B_{*,⊥}ᵀB_t‖_F (:func:`~.distance.outside_norm`; None at h = k). ``diverged`` (R,)
     and ``diverged_at`` (R,): the first t at which the run crossed :data:`BLOWUP` (−1 if it never did); the
-    run is then frozen, and ``B_final`` (R, d, k), ``w_final`` (R, k) hold its last iterate below the
+    run is then frozen, and ``B_final`` (R, d, h), ``w_final`` (R, h) hold its last iterate below the
     threshold (B_T, w_T for the others).
     """
 
-    method: str
+    method: Method
     inst: Instance
     dist: np.ndarray
     w_norm: np.ndarray
@@ -279,6 +374,7 @@ class Trajectory:
     diverged_at: np.ndarray
     B_final: np.ndarray
     w_final: np.ndarray
+    outside_norm: np.ndarray | None = None
 
 
 def _streams(rng: Streams, runs: int | None) -> list[np.random.Generator]:
@@ -296,21 +392,21 @@ def _stacked(
     inst: Instance, streams: list[np.random.Generator], problem: Problem | None
 ) -> list[np.ndarray | None]:
     """[B_star, B0, w0, heads or None] with a leading run axis: a problem per stream, or one shared."""
-    d, k, R = inst.d, inst.k, len(streams)
+    d, k, h, R = inst.d, inst.k, inst.width, len(streams)
     if problem is None:
         drawn = [draw_problem(inst, s) for s in streams]
         return [
             np.stack(parts) if parts[0] is not None else None
             for parts in zip(*((p.B_star, p.B0, p.w0, p.heads) for p in drawn), strict=True)
         ]
-    shapes_ok = problem.B_star.shape == problem.B0.shape == (d, k) and problem.w0.shape == (k,)
+    shapes_ok = problem.B_star.shape == (d, k) and problem.B0.shape == (d, h) and problem.w0.shape == (h,)
     heads_ok = (problem.heads is None) != inst.fixed_tasks and (
         problem.heads is None or problem.heads.shape == (inst.n, k)
     )
     if not (shapes_ok and heads_ok):
         raise v.ParameterError(
             "problem",
-            f"a Problem for d = {d}, k = {k}, n = {inst.n}, fixed_tasks = {inst.fixed_tasks}",
+            f"a Problem for d = {d}, k = {k}, width = {h}, n = {inst.n}, fixed_tasks = {inst.fixed_tasks}",
             "a mismatched Problem",
         )
     arrays = (problem.B_star, problem.B0, problem.w0, problem.heads)
@@ -335,7 +431,7 @@ def _check_start(inst: Instance, B: np.ndarray, w: np.ndarray, *, given: bool) -
 
 
 def simulate(
-    method: str,
+    method: Method | str,
     inst: Instance,
     rng: Streams,
     *,
@@ -364,24 +460,29 @@ def simulate(
     threshold keeps evolving (overflow and NaN are harmless there) until the block ends, and is then frozen
     at its first crossing, with the same ``diverged_at``, final iterate and NaN as a per-step test gives.
     """
-    method = method_name(method)
+    method = resolve_method(method)
+    kernel = _kernel(method)
     blowup = v.real("blowup", blowup, low=1.0, low_open=True, allowed="> 1")
-    sampler = _resolve(inst, sampler)
+    sampler = _resolve(inst, sampler, method)
     streams = _streams(rng, runs)
     B_star, B, w, fixed_heads = _stacked(inst, streams, problem)
     _check_start(inst, B, w, given=problem is not None)
-    R, T, n, k = len(streams), inst.T, inst.n, inst.k
-    start = dist(B, B_star)  # in the given coordinates, bit for bit dist(B_0, B_*)
+    R, T, n, k, h = len(streams), inst.T, inst.n, inst.k, inst.width
+    start = dist_h(B, B_star)  # in the given coordinates, bit for bit dist(B_0, B_*) at h = k
     distance = np.full((R, T + 1), np.nan)
     w_norm = np.full((R, T + 1), np.nan)
+    outside = np.full((R, T + 1), np.nan) if h > k else None
     deficient = np.zeros((R, T + 1), dtype=bool)
     distance[:, 0], deficient[:, 0] = start
     w_norm[:, 0] = np.linalg.norm(w, axis=-1)
+    if outside is not None:
+        outside[:, 0] = outside_norm(B, B_star)
     frame = None
     if not inst.finite:
         # Population updates keep B_t in span(B_0, B_*) (every term of G_B is a vector of that span times a
         # row), so the run is exact in the coordinates of an orthonormal basis V of it: B = V C, B_* = V J,
-        # with the same formulas in dimension r = min(d, 2k), dist(B, B_*) = dist(C, J), ‖B‖_F = ‖C‖_F.
+        # with the same formulas in dimension r = min(d, h + k), dist(B, B_*) = dist(C, J), ‖B‖_F = ‖C‖_F (and
+        # so are dist_h and ‖B_{*,⊥}ᵀB‖_F: the frame is an isometry on the span).
         frame = sampling.span_basis(np.concatenate([B_star, B], axis=-1))
         B_star, B = (frame.mT @ a for a in (B_star, B))
         if R == 1:
@@ -390,7 +491,7 @@ def simulate(
             B_star, B, w = B_star[0], B[0], w[0]
             fixed_heads = None if fixed_heads is None else fixed_heads[0]
     B, w = B.copy(), w.copy()
-    shape_B, shape_w = B.shape, w.shape  # (…, r, k), (…, k) with … = (R,), or () for one population run
+    shape_B, shape_w = B.shape, w.shape  # (…, r, h), (…, h) with … = (R,), or () for one population run
     dims = shape_B[-2:]
 
     def size(B: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -400,14 +501,14 @@ def simulate(
     diverged_at = np.full(R, -1)
     alive = np.ones(R, dtype=bool)
     frozen_B = np.empty((R, *dims))
-    frozen_w = np.empty((R, k))
+    frozen_w = np.empty((R, h))
     # Iterates are kept step-major for a block of steps: kept[j] is the iterate after the block's step j + 1.
     block = max(1, min(T, BLOCK_STEPS, BLOCK_ENTRIES // B.size))
     kept_B = np.empty((block, *shape_B))
     kept_w = np.empty((block, *shape_w))
     runs_B = kept_B.reshape(block, R, *dims)  # views with an explicit run axis
-    runs_w = kept_w.reshape(block, R, k)
-    star = B_star.reshape(R, *dims)
+    runs_w = kept_w.reshape(block, R, h)
+    star = B_star.reshape(R, dims[0], k)
     if not inst.finite:
         # The update adds scale · Σ_i (G_B, G_w)_i (see step). 0-d arrays: numpy multiplies by them faster
         # than by Python floats, with the same bits.
@@ -438,7 +539,7 @@ def simulate(
                     B, w = B_new, w_new
                     kept_B[j], kept_w[j] = B, w
             else:
-                B_before, w_before = B.reshape(R, *dims).copy(), w.reshape(R, k).copy()
+                B_before, w_before = B.reshape(R, *dims).copy(), w.reshape(R, h).copy()
                 if fixed_heads is None:
                     # The population draws nothing but heads: a block of rounds at once, bit for bit the same.
                     for stream, out in zip(streams, heads, strict=True):
@@ -452,7 +553,7 @@ def simulate(
                         np.matmul(heads[:, :c], Jt[:, None], out=c_block.swapaxes(0, 1))
                 rounds = itertools.repeat(c_fixed, c) if fixed_heads is not None else c_block
                 for c_j, B_out, w_out in zip(rounds, kept_B[:c], kept_w[:c], strict=True):
-                    G_B, G_w = _sums(method, B, w, c_j, c_j, alpha, None, None, scale)
+                    G_B, G_w = kernel(B, w, c_j, c_j, alpha, None, None, scale)
                     B = np.add(B, G_B, out=B_out)
                     w = np.add(w, G_w, out=w_out)
                 # Each run's first step in the block past the threshold (NaN compares False), if any.
@@ -468,13 +569,17 @@ def simulate(
             # divergence are discarded: B_* stands in for them, which spares their SVD.
             steps = np.arange(t + 1, t + c + 1)
             live = (diverged_at[None, :] < 0) | (steps[:, None] < diverged_at[None, :])  # (c, R)
-            iterates = runs_B[:c] if live.all() else np.where(live[..., None, None], runs_B[:c], star)
-            value, bad = dist(iterates, star)
+            # Past a run's divergence B_* stands in (padded with zero columns to width h: dist_h is then 0).
+            stand_in = star if h == k else np.concatenate([star, np.zeros((R, dims[0], h - k))], axis=-1)
+            iterates = runs_B[:c] if live.all() else np.where(live[..., None, None], runs_B[:c], stand_in)
+            value, bad = dist_h(iterates, star)
             distance[:, t + 1 : t + c + 1] = np.where(live, value, np.nan).T
             deficient[:, t + 1 : t + c + 1] = (live & bad).T
             w_norm[:, t + 1 : t + c + 1] = np.where(live, np.linalg.norm(runs_w[:c], axis=-1), np.nan).T
+            if outside is not None:
+                outside[:, t + 1 : t + c + 1] = np.where(live, outside_norm(runs_B[:c], star), np.nan).T
             t += c
-    B, w = B.reshape(R, *dims).copy(), w.reshape(R, k).copy()
+    B, w = B.reshape(R, *dims).copy(), w.reshape(R, h).copy()
     dead = diverged_at >= 0
     B[dead], w[dead] = frozen_B[dead], frozen_w[dead]
     if frame is not None:
@@ -489,4 +594,5 @@ def simulate(
         diverged_at=diverged_at,
         B_final=B,
         w_final=w,
+        outside_norm=outside,
     )
