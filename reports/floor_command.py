@@ -23,7 +23,7 @@ import numpy as np
 
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.representation import floor as fl
-from maml_theory.numerics.representation.dynamics import check_cost, cost
+from maml_theory.numerics.representation.dynamics import check_cost, cost, sizes
 from maml_theory.numerics.representation.instances import Instance
 from maml_theory.numerics.verification.engine import json_safe
 from maml_theory.reports import results
@@ -125,7 +125,7 @@ def grid(args: argparse.Namespace, runs: int, methods: int) -> list[Instance]:
         inst = Instance(init=args.init, **fixed, **dict(zip(lists, combo, strict=True)))
         check_cost(inst, runs)
         points.append(inst)
-    seconds = methods * sum(cost(_sizes(i, runs))[1] for i in points)
+    seconds = methods * sum(cost(sizes(i, runs))[1] for i in points)
     if seconds > v.TIME_LIMIT:
         allowed = (
             f"fewer, or the grid smaller: {len(points)} grid points × {methods} methods would take about "
@@ -133,18 +133,6 @@ def grid(args: argparse.Namespace, runs: int, methods: int) -> list[Instance]:
         )
         raise v.ParameterError("runs", allowed, runs)
     return points
-
-
-def _sizes(inst: Instance, runs: int) -> dict[str, int]:
-    return {
-        "d": inst.d,
-        "k": inst.k,
-        "n": inst.n,
-        "T": inst.T,
-        "runs": runs,
-        "m_in": inst.m_in,
-        "m_out": inst.m_out,
-    }
 
 
 def _point(f: fl.Floor, rng: np.random.Generator) -> dict[str, Any]:

@@ -98,11 +98,9 @@ def cost(sizes: Mapping[str, int]) -> tuple[float, float]:
     return float(memory), T * (STEP_SECONDS * R + PROJECTED_SECONDS * R * n * (d * h + p * p))
 
 
-def check_cost(inst: Instance, runs: int, inner_steps: int = 1) -> None:
-    """:class:`ParameterError` naming the size (d, k, n, T, runs, width, inner_steps, m_in or m_out) to reduce
-    when :func:`cost` exceeds the memory or time a run may take (:func:`validation.within_budget`): before
-    anything is drawn."""
-    sizes = {
+def sizes(inst: Instance, runs: int, inner_steps: int = 1) -> dict[str, int]:
+    """The sizes :func:`cost` takes, of ``runs`` runs of ``inst`` with ``inner_steps`` inner steps."""
+    out = {
         "d": inst.d,
         "k": inst.k,
         "n": inst.n,
@@ -111,11 +109,18 @@ def check_cost(inst: Instance, runs: int, inner_steps: int = 1) -> None:
         "width": inst.width,
         "inner_steps": inner_steps,
     }
+    if inst.finite:
+        out.update(m_in=inst.m_in, m_out=inst.m_out)
+    return out
+
+
+def check_cost(inst: Instance, runs: int, inner_steps: int = 1) -> None:
+    """:class:`ParameterError` naming the size (d, k, n, T, runs, width, inner_steps, m_in or m_out) to reduce
+    when :func:`cost` exceeds the memory or time a run may take (:func:`validation.within_budget`): before
+    anything is drawn."""
     typical = {"d": 20, "k": 3, "n": 20, "T": 300, "runs": 1, "m_in": 20, "m_out": 20}
     typical.update(width=inst.k, inner_steps=1)
-    if inst.finite:
-        sizes.update(m_in=inst.m_in, m_out=inst.m_out)
-    v.within_budget(sizes, typical, cost)
+    v.within_budget(sizes(inst, runs, inner_steps), typical, cost)
 
 
 def run(
