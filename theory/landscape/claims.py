@@ -78,8 +78,9 @@ def gain_g() -> sp.Expr:
 
 @cache
 def gain_parameters() -> sp.Expr:
-    """G in the instance's parameters, m_train = m."""
-    return two_type.gain().result.subs(two_type.m_train, M.m).subs(p_E, 1 - p_H)
+    """G in the instance's parameters, m_train = m and α_train = α."""
+    trained_as_tested = {two_type.m_train: M.m, M.alpha_train: M.alpha}
+    return two_type.gain().result.subs(trained_as_tested).subs(p_E, 1 - p_H)
 
 
 def _zero(expr: sp.Expr, how: str) -> Proof:
@@ -577,7 +578,7 @@ def _minimiser_proof() -> Proof:
 def _easy_solved_proof(stated: sp.Expr):
     def prove() -> Proof:
         gain = two_type.gain()
-        subs = {two_type.m_train: M.m}
+        subs = {two_type.m_train: M.m, M.alpha_train: M.alpha}
         mu = gain["μ"].subs(subs)
         G = gain.result.subs(subs)
         at = {rho_E: 1 / M.alpha}
