@@ -262,6 +262,21 @@ def _real_roots(c2: float, c1: float, c0: float) -> list[float]:
     return sorted({q / c2, c0 / q} if q != 0 else {0.0})
 
 
+def stationarity_coefficients(
+    inst: EasyHard,
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """(C₂, C₁, C₀) of P₁/m_train and of P₂/m_train in α_train at ``inst`` (:func:`_stationarity_functions`),
+    with the test factors Γ_k = g_m(ρ_k)^S."""
+    _, _, one_step, _, geometric = _easy_hard_functions()
+    factors = []
+    for r in (inst.rho_hard, inst.rho_easy):
+        g, n = one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m))
+        factors.append(_several(g, n, inst.inner_steps, geometric)[0])
+    p1, p2 = _stationarity_functions()
+    args = (inst.d, inst.rho_hard, inst.rho_easy, *factors, _inverse(inst.m_train))
+    return tuple(p1(*args)), tuple(p2(*args))
+
+
 def optimal_alpha_train(inst: EasyHard) -> TrainStepOptimum | None:
     """The α_train maximising G = E_m(w_NAL)/E_m(w_MAML(α_train)) over all reals at ``inst`` (its own
     alpha_train is ignored), or None where G does not depend on α_train (R = 0, one type only, ρ_H = ρ_E).
@@ -271,17 +286,9 @@ def optimal_alpha_train(inst: EasyHard) -> TrainStepOptimum | None:
     of P₂ (module :mod:`maml_theory.theory.landscape.train_step`)."""
     if inst.R == 0 or inst.p_hard in (0.0, 1.0) or inst.rho_hard == inst.rho_easy:
         return None
-    _, _, one_step, _, geometric = _easy_hard_functions()
-    factors = [
-        _several(*one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m)), inst.inner_steps, geometric)[
-            0
-        ]
-        for r in (inst.rho_hard, inst.rho_easy)
-    ]
-    p1, p2 = _stationarity_functions()
-    args = (inst.d, inst.rho_hard, inst.rho_easy, *factors, _inverse(inst.m_train))
-    matched = _real_roots(*p1(*args))
-    candidates = matched or _real_roots(*p2(*args))
+    p1, p2 = stationarity_coefficients(inst)
+    matched = _real_roots(*p1)
+    candidates = matched or _real_roots(*p2)
     gains = {a: easy_hard(dataclasses.replace(inst, alpha_train=a)).gain for a in candidates}
     best = max(gains.values())
     chosen = tuple(candidates) if matched else tuple(a for a in candidates if gains[a] == best)

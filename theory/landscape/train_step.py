@@ -11,7 +11,7 @@ so E_m(w_MAML(α_train)) = E(μ(α_train)) depends on α_train only through μ.
 :func:`optimum` derives ∂E/∂α_train and factors it: its α_train-dependent numerator is P₁ P₂ with two
 quadratics, P₁ = m_train (Γ_E γ_H − Γ_H γ_E) (μ = t*: the test-optimal point is reached) and
 P₂ ∝ γ_H' γ_E − γ_H γ_E' (μ is extremal). sympy solves both. Vieta's product of P₁'s roots then says where one
-of them is negative; the roots of P₂ are positive (their product 1/(cρ_Hρ_E) and sum (ρ_H + ρ_E)/(cρ_Hρ_E)
+of them is negative; the roots of P₂ are positive (their product 1/(cρ_Hρ_E) and sum (ρ_H + ρ_E)/(ρ_Hρ_E)
 with c = 1 + (d + 1)/m_train are). :func:`singular` finds the α_train where the training factors vanish.
 """
 
