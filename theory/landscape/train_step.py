@@ -129,7 +129,7 @@ def singular() -> Derivation:
     )
     for root in _roots(g):
         dv.step(
-            "γ = 0: a root (complex for finite m_train)", sp.factor(root), "α_train⁰", by=_root_of(g, a, "γ")
+            "γ = 0: a root (complex for finite m_train)", sp.factor(root), "α_train⁰", by=_root_of(g, "γ")
         )
     dv.step(
         "m_train → ∞: γ = (1 − α_train ρ)², zero at the real root",
