@@ -96,12 +96,13 @@ def compare(inst: EasyHard, n_tasks: int | None, seed: int) -> dict:
         monte_carlo_budget(inst, n_tasks)
     forms = closed_form.easy_hard(inst)
     best = closed_form.optimal_alpha_train(inst)
-    out: dict = {"instance": {k: json_number(v) for k, v in dataclasses.asdict(inst).items()}}
+    given = dataclasses.asdict(inst) | {"alpha_train": inst.step_train}
+    out: dict = {"instance": {k: json_number(v) for k, v in given.items()}}
     # An unbounded ceiling (g_E = 0) is written as null.
     out.update({k: v if math.isfinite(v) else None for k, v in dataclasses.asdict(forms).items()})
     # None: G does not depend on α_train here (R = 0, one type, ρ_H = ρ_E).
     out.update(
-        alpha_train=inst.alpha_train,
+        alpha_train=inst.step_train,
         inner_steps=inst.inner_steps,
         optimal_alpha_train=None if best is None else list(best.alpha_train),
         optimal_alpha_train_negative=None if best is None else best.negative,

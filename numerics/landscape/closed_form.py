@@ -118,7 +118,7 @@ def _two_type(inst: EasyHard, module: str = "math") -> tuple:
     alpha, sigma = num(inst.alpha), num(inst.sigma)
     (g_h, n_h), (g_e, n_e) = (one_step(shared[0], alpha, sigma, r, num(_inverse(inst.m))) for r in shared[3:])
     (g_h_train, _), (g_e_train, _) = (
-        one_step(shared[0], num(inst.alpha_train), sigma, r, num(_inverse(inst.m_train))) for r in shared[3:]
+        one_step(shared[0], num(inst.step_train), sigma, r, num(_inverse(inst.m_train))) for r in shared[3:]
     )
     (gs_h, ns_h), (gs_e, ns_e) = (
         _several(g, n, inst.inner_steps, geometric) for g, n in ((g_h, n_h), (g_e, n_e))
@@ -394,7 +394,7 @@ def mixture_forms(mix: Mixture) -> MixtureForms:
         except np.linalg.LinAlgError:
             raise DegenerateInstance("the objective's Hessian Σ_k p_k C_k is singular") from None
 
-    w_maml = solve(_mixture_args(mix, mix.m_train, mix.alpha_train))
+    w_maml = solve(_mixture_args(mix, mix.m_train, mix.step_train))
     w_nal = solve(_mixture_args(mix, None, adapted=False))
     return MixtureForms(mix, w_maml, w_nal)
 

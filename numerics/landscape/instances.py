@@ -39,7 +39,7 @@ class Mixture:
     """A finite mixture of task types (spec L §1, general form).
 
     ``m`` is the adaptation batch size at test time, ``m_train`` the one MAML is trained with (``None``: = m);
-    ``alpha_train`` the step size MAML is trained with (``None``: = alpha; any finite real, negative too).
+    ``alpha_train`` the step size MAML is trained with (``None``: = alpha, see :attr:`step_train`).
     """
 
     types: tuple[TaskType, ...]
@@ -74,11 +74,17 @@ class Mixture:
         object.__setattr__(self, "m", v.sample_count("m", self.m))
         m_train = self.m if self.m_train is None else v.sample_count("m_train", self.m_train)
         object.__setattr__(self, "m_train", m_train)
-        object.__setattr__(self, "alpha_train", training_step(self.alpha, self.alpha_train))
+        if self.alpha_train is not None:
+            object.__setattr__(self, "alpha_train", training_step(self.alpha, self.alpha_train))
 
     @property
     def d(self) -> int:
         return int(self.types[0].center.shape[0])
+
+    @property
+    def step_train(self) -> float:
+        """MAML's training step size: ``alpha_train``, or α when it was not given."""
+        return training_step(self.alpha, self.alpha_train)
 
     def with_m(self, m: float) -> Mixture:
         """The same mixture adapted with batch size ``m`` (the training batch size and step are kept)."""
@@ -130,11 +136,16 @@ class EasyHard:
         s(self, "m", v.sample_count("m", self.m))
         m_train = self.m if self.m_train is None else v.sample_count("m_train", self.m_train)
         s(self, "m_train", m_train)
-        given = self.alpha_train is not None
-        s(self, "alpha_train", training_step(self.alpha, self.alpha_train))
+        # Kept None when not given, so that an instance replaced with another α is still trained as tested.
         s(self, "inner_steps", v.integer("inner_steps", self.inner_steps, low=1))
-        if given:
+        if self.alpha_train is not None:
+            s(self, "alpha_train", training_step(self.alpha, self.alpha_train))
             self._refuse_singular()
+
+    @property
+    def step_train(self) -> float:
+        """MAML's training step size: ``alpha_train``, or α when it was not given."""
+        return training_step(self.alpha, self.alpha_train)
 
     def _refuse_singular(self) -> None:
         """:class:`ParameterError` at a given α_train where MAML's training objective is singular: its Hessian
