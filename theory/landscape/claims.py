@@ -527,7 +527,7 @@ def _alpha_train() -> None:
         Claim(
             "L.alpha_train.optimum",
             "No training step size beats the derived optimum",
-            "spec L §2, §3.5",
+            "spec L §3.7",
             Provenance.DERIVED,
             setting + "; G: the gain at any α_train. " + _RELATED,
             sp.Le(G, G_star),
@@ -538,7 +538,7 @@ def _alpha_train() -> None:
         Claim(
             "L.alpha_train.stationary",
             "The numeric optimum of G over α_train is a derived stationary point",
-            "spec L §2, §3.5",
+            "spec L §3.7",
             Provenance.DERIVED,
             setting + "; delta: the Newton distance |P/P'| from the numeric maximiser of G (bounded Brent "
             "search in u, α_train = u/(1 − |u|), in the two grid cells around the best of 201 points of "
@@ -553,7 +553,7 @@ def _alpha_train() -> None:
         Claim(
             "L.alpha_train.negative",
             "A negative training step size is optimal in a band, tied with a positive one",
-            "spec L §2, §3.5",
+            "spec L §3.7",
             Provenance.DERIVED,
             setting + "; G_neg: the largest G over α_train < 0 found by a bounded search in u ∈ (0, 1), "
             "α_train = −u/(1 − u). Outside the band no optimal α_train is negative (L.alpha_train.positive)",
@@ -566,7 +566,7 @@ def _alpha_train() -> None:
         Claim(
             "L.alpha_train.positive",
             "Outside the band every optimal training step size is non-negative",
-            "spec L §2, §3.5",
+            "spec L §3.7",
             Provenance.DERIVED,
             setting + "; alpha_min: the least of the derived optimal α_train",
             sp.Ge(alpha_min, 0),

@@ -113,7 +113,7 @@ def singular() -> Derivation:
     dv = derivation(
         "L.alpha_train.singular",
         "Training step sizes with a singular MAML objective",
-        "spec L §2",
+        "spec L §3.7",
         two_type.TYPES,
     )
     gamma_t = adaptation.isotropic_contraction()["g_m(ρ)"].subs(M.alpha, a)
@@ -147,7 +147,7 @@ def optimum() -> Derivation:
     dv = derivation(
         "L.alpha_train.optimum",
         "The training step size that minimises the test excess",
-        "spec L §2, §3.5",
+        "spec L §3.7",
         two_type.TYPES,
     )
     t_opt = two_type.weight()["t_opt"]
