@@ -100,7 +100,7 @@ def compare(inst: EasyHard, n_tasks: int | None, seed: int) -> dict:
     out: dict = {"instance": {k: json_number(v) for k, v in given.items()}}
     # An unbounded ceiling (g_E = 0) is written as null.
     out.update({k: v if math.isfinite(v) else None for k, v in dataclasses.asdict(forms).items()})
-    # None: G does not depend on α_train here (R = 0, one type, ρ_H = ρ_E).
+    # None: G does not depend on α_train here (R = 0, one type, ρ_H = ρ_E, or both test factors 0).
     out.update(
         alpha_train=inst.step_train,
         inner_steps=inst.inner_steps,
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
 def _optimum_line(r: dict) -> str:
     best = r["optimal_alpha_train"]
     if best is None:
-        return "  optimal α_train      every α_train (G does not depend on it: R = 0, one type, or ρ_H = ρ_E)"
+        return "  optimal α_train      every α_train (G does not depend on it here)"
     shown = " and ".join(f"{a:.6g}" for a in best)
     tie = ", tied" if len(best) > 1 else ""
     negative = "a negative one" if r["optimal_alpha_train_negative"] else "none negative"

@@ -178,3 +178,22 @@ def test_cli_bad_input_one_line_exit_2(capsys, argv, message):
     assert main(["landscape", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_no_dependence_on_alpha_train_gives_no_optimum():
+    assert closed_form.optimal_alpha_train(EasyHard(R=0.0)) is None
+    assert closed_form.optimal_alpha_train(EasyHard(rho_hard=1.0, rho_easy=1.0)) is None
+
+
+def test_a_double_root_is_reported_once():
+    # m = ∞, αρ_H = 1 at test: Γ_H = 0, so P₁ ∝ γ_H(α_train) = (1 − α_train ρ_H)², a double root at 10.
+    best = closed_form.optimal_alpha_train(EasyHard(m=math.inf, alpha=10.0, inner_steps=100))
+    assert best.alpha_train == pytest.approx((10.0,), rel=1e-12)
+
+
+def test_test_factors_beyond_float64_still_give_the_optimum():
+    # g_E = 4: Γ_E = 4^400 ≈ 1e241 would square past float64 in the discriminant without the scaling.
+    inst = EasyHard(alpha=2.0, rho_easy=1.5, inner_steps=400)
+    best = closed_form.optimal_alpha_train(inst)
+    assert len(best.alpha_train) == 1 and not best.reaches_test_optimum
+    assert max(_gain(inst, a) for a in np.linspace(0.0, 20.0, 2001)) <= best.gain * (1 + 1e-12)

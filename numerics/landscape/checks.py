@@ -271,7 +271,7 @@ def _train_step_cached(key: tuple) -> dict[str, float]:
     if best is None:
         raise Inadmissible
     a_hat, _, resolution = numeric_optimum(inst, negative=False)
-    p1, p2 = closed_form.stationarity_coefficients(inst)
+    p1, p2 = closed_form.stationarity_coefficients(inst)  # not None: the optimum above exists
     _, g_neg, _ = numeric_optimum(inst, negative=True)
     steps = inst.inner_steps
     return {

@@ -252,10 +252,18 @@ def _stationarity_functions():
 
 
 def _real_roots(c2: float, c1: float, c0: float) -> list[float]:
-    """The real roots of c₂x² + c₁x + c₀ (linear when c₂ = 0), by the cancellation-free quadratic formula."""
+    """The real roots of c₂x² + c₁x + c₀ (linear when c₂ = 0), by the cancellation-free quadratic formula,
+    the coefficients first divided by the largest (same roots; c₁² − 4c₂c₀ then cannot overflow). A
+    discriminant within its own rounding, 4ε c₁², of 0 is a double root, reported once."""
+    top = max(abs(c2), abs(c1), abs(c0))
+    if top == 0:
+        return []
+    c2, c1, c0 = c2 / top, c1 / top, c0 / top
     if c2 == 0:
         return [-c0 / c1] if c1 != 0 else []
     disc = c1 * c1 - 4 * c2 * c0
+    if abs(disc) <= 4 * sys.float_info.epsilon * c1 * c1:
+        return [-c1 / (2 * c2)]
     if disc < 0:
         return []
     q = -(c1 + math.copysign(math.sqrt(disc), c1)) / 2
@@ -264,34 +272,49 @@ def _real_roots(c2: float, c1: float, c0: float) -> list[float]:
 
 def stationarity_coefficients(
     inst: EasyHard,
-) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
     """(C₂, C₁, C₀) of P₁/m_train and of P₂/m_train in α_train at ``inst`` (:func:`_stationarity_functions`),
-    with the test factors Γ_k = g_m(ρ_k)^S."""
-    _, _, one_step, _, geometric = _easy_hard_functions()
-    factors = []
-    for r in (inst.rho_hard, inst.rho_easy):
-        g, n = one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m))
-        factors.append(_several(g, n, inst.inner_steps, geometric)[0])
+    with the test factors Γ_k = g_m(ρ_k)^S divided by the larger (P₁ is homogeneous in them, so its roots
+    stay; g^S is taken in mpmath, where it neither overflows nor underflows); None when both are 0."""
+    _, _, one_step, _, _ = _easy_hard_functions()
+    powers = [
+        mpmath.mpf(one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m))[0]) ** inst.inner_steps
+        for r in (inst.rho_hard, inst.rho_easy)
+    ]
+    top = max(powers)
+    if top == 0:
+        return None
     p1, p2 = _stationarity_functions()
-    args = (inst.d, inst.rho_hard, inst.rho_easy, *factors, _inverse(inst.m_train))
+    args = (inst.d, inst.rho_hard, inst.rho_easy, *(float(x / top) for x in powers), _inverse(inst.m_train))
     return tuple(p1(*args)), tuple(p2(*args))
 
 
 def optimal_alpha_train(inst: EasyHard) -> TrainStepOptimum | None:
     """The α_train maximising G = E_m(w_NAL)/E_m(w_MAML(α_train)) over all reals at ``inst`` (its own
-    alpha_train is ignored), or None where G does not depend on α_train (R = 0, one type only, ρ_H = ρ_E).
+    alpha_train is ignored), or None where G does not depend on α_train (R = 0, one type only, ρ_H = ρ_E, or
+    both test factors Γ_k zero).
 
     E_m(w_MAML) depends on α_train only through μ, and is least where μ = t*: at the real roots of P₁, which
     tie; where P₁ has none, t* is outside μ's range and the best is the extremum of μ closest to it, a root
-    of P₂ (module :mod:`maml_theory.theory.landscape.train_step`)."""
-    if inst.R == 0 or inst.p_hard in (0.0, 1.0) or inst.rho_hard == inst.rho_easy:
+    of P₂ (module :mod:`maml_theory.theory.landscape.train_step`). A root where G leaves float64's range is
+    passed over; :class:`DegenerateInstance` when every one does."""
+    coefficients = None
+    if inst.R > 0 and 0.0 < inst.p_hard < 1.0 and inst.rho_hard != inst.rho_easy:
+        coefficients = stationarity_coefficients(inst)
+    if coefficients is None:
         return None
-    p1, p2 = stationarity_coefficients(inst)
-    matched = _real_roots(*p1)
-    candidates = matched or _real_roots(*p2)
-    gains = {a: easy_hard(dataclasses.replace(inst, alpha_train=a)).gain for a in candidates}
+    matched = _real_roots(*coefficients[0])
+    candidates = matched or _real_roots(*coefficients[1])
+    gains = {}
+    for a in candidates:
+        try:
+            gains[a] = easy_hard(dataclasses.replace(inst, alpha_train=a)).gain
+        except (v.ParameterError, DegenerateInstance):
+            continue
+    if not gains:
+        raise DegenerateInstance(f"G is out of float64's range at every optimal α_train ({candidates})")
     best = max(gains.values())
-    chosen = tuple(candidates) if matched else tuple(a for a in candidates if gains[a] == best)
+    chosen = tuple(gains) if matched else tuple(a for a in gains if gains[a] == best)
     return TrainStepOptimum(chosen, best, bool(matched))
 
 
