@@ -197,3 +197,38 @@ def test_test_factors_beyond_float64_still_give_the_optimum():
     best = closed_form.optimal_alpha_train(inst)
     assert len(best.alpha_train) == 1 and not best.reaches_test_optimum
     assert max(_gain(inst, a) for a in np.linspace(0.0, 20.0, 2001)) <= best.gain * (1 + 1e-12)
+
+
+def _simulated_excess(inst: EasyHard, w: np.ndarray, n: int, rng: np.random.Generator) -> tuple[float, float]:
+    """Mean and standard error of f(w_S) − f(w*) over n tasks, each adapted by S steps of size α on fresh
+    batches of m samples (x ~ N(0, ρI), y = xᵀw* + z, z ~ N(0, σ²)), the type drawn with p_H: a direct
+    simulation, no closed form."""
+    hard = rng.random(n) < inst.p_hard
+    rho = np.where(hard, inst.rho_hard, inst.rho_easy)[:, None]
+    nu = np.where(hard, inst.nu_hard, inst.nu_easy)[:, None]
+    centre = np.zeros((n, inst.d))
+    centre[hard, 0] = inst.R
+    e = w[None, :] - (centre + np.sqrt(nu) * rng.standard_normal((n, inst.d)))
+    m = int(inst.m)
+    for _ in range(inst.inner_steps):
+        X = np.sqrt(rho)[:, :, None] * rng.standard_normal((n, m, inst.d))
+        residual = np.einsum("nmd,nd->nm", X, e) - inst.sigma * rng.standard_normal((n, m))
+        e = e - inst.alpha / m * np.einsum("nmd,nm->nd", X, residual)
+    excess = 0.5 * rho[:, 0] * np.sum(e * e, axis=1)
+    return float(excess.mean()), float(excess.std(ddof=1) / np.sqrt(n))
+
+
+@pytest.mark.parametrize(("steps", "sigma"), [(2, 0.1), (3, 0.1), (2, 2.0), (3, 2.0)])
+def test_several_test_steps_match_a_direct_simulation(steps, sigma):
+    # σ = 2: the noise excess η₁ Σ_{j<S} g^j is most of E_m, so its geometric sum is tested too.
+    inst = EasyHard(**NEGATIVE, sigma=sigma, alpha_train=-2.0, inner_steps=steps)
+    forms = closed_form.easy_hard(inst)
+    rng = np.random.default_rng(11)
+    for weight, exact in (
+        (forms.weight_hard_maml, forms.excess_maml),
+        (forms.weight_hard_nal, forms.excess_nal),
+    ):
+        w = np.zeros(inst.d)
+        w[0] = weight * inst.R
+        mean, se = _simulated_excess(inst, w, 40_000, rng)
+        assert abs(mean - exact) <= Z * se, (weight, mean, exact, se)

@@ -4,7 +4,7 @@ MAML's training objective takes one step of size α_train on m_train samples, so
 are the training factors γ_k = g_{m_train}(ρ_k) at α = α_train (:func:`two_type.one_step_values`), and its
 solution sits at the weight μ(α_train) = u_H γ_H / (u_H γ_H + u_E γ_E) on w_H. It is tested like NAL's,
 after S steps of size α on fresh batches of m samples: per type a factor Γ_k (g_m(ρ_k)^S,
-:func:`test_values`) and a noise excess.
+:func:`test_steps`) and a noise excess.
 The test excess E(t) on the segment is a parabola in t with its minimum at t* = u_H Γ_H / (u_H Γ_H + u_E Γ_E),
 so E_m(w_MAML(α_train)) = E(μ(α_train)) depends on α_train only through μ.
 
@@ -93,18 +93,6 @@ def test_steps() -> Derivation:
     return dv
 
 
-def test_values(size: sp.Expr = M.m, count: sp.Expr = steps) -> dict[sp.Symbol, sp.Expr]:
-    """γ_k = g_{size}(ρ_k)^count and η_k = η₁(ρ_k)(1 − γ_k)/(1 − g_{size}(ρ_k)): ``count`` steps of size α on
-    fresh batches of ``size`` samples (:func:`test_steps`)."""
-    factor, noise = test_steps()["Γ(S)"], test_steps()["η(S)"]
-    out = {}
-    for k in two_type.TYPES:
-        at = {M.rho: two_type.rho[k], M.m: size}
-        out[two_type.gamma[k]] = factor.subs(steps, count).subs(at)
-        out[two_type.eta[k]] = noise.subs(steps, count).subs(at)
-    return out
-
-
 @cache
 def singular() -> Derivation:
     """Where MAML's training objective has no unique minimiser: its Hessian Q̄ = Σ_k p_k ρ_k γ_k I is
@@ -181,7 +169,9 @@ def optimum() -> Derivation:
         "P₂: μ extremal, the other factor that depends on α_train",
         sp.expand(
             sp.cancel(
-                two_type.m_train * (sp.diff(gh, a) * ge - gh * sp.diff(ge, a)) / (2 * (rho_e() - rho_h()))
+                two_type.m_train
+                * (sp.diff(gh, a) * ge - gh * sp.diff(ge, a))
+                / (2 * (two_type.rho[E] - two_type.rho[H]))
             )
         ),
         "P₂",
@@ -209,14 +199,6 @@ def optimum() -> Derivation:
 def _roots(poly: sp.Expr) -> list[sp.Expr]:
     """The roots of ``poly`` in α_train, complex ones included."""
     return [r.xreplace({_complex: a}) for r in sp.solve(poly.xreplace({a: _complex}), _complex)]
-
-
-def rho_h() -> sp.Symbol:
-    return two_type.rho[H]
-
-
-def rho_e() -> sp.Symbol:
-    return two_type.rho[E]
 
 
 def _factor_of(expr: sp.Expr) -> Relation:
