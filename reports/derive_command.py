@@ -12,7 +12,7 @@ from functools import partial
 
 from maml_theory.reports.figures.progress import Progress
 from maml_theory.theory.derivation import Derivation
-from maml_theory.theory.landscape import adaptation, mixture, two_type
+from maml_theory.theory.landscape import adaptation, mixture, train_step, two_type
 from maml_theory.theory.representation import finite_sample, losses, structure, updates
 from maml_theory.theory.representation.model import METHODS
 
@@ -26,7 +26,8 @@ def _step(f: Callable[..., Derivation], *args: object, **kwargs: object) -> Step
 
 
 def landscape_steps() -> list[Step]:
-    """Spec L's derivations in reading order: loss, inner gradient, adapted excess, solutions, two types."""
+    """Spec L's derivations in reading order: loss, inner gradient, adapted excess, solutions, two types, MAML
+    trained with its own step size α_train and tested with S steps."""
     return [
         _step(adaptation.task_loss),
         _step(adaptation.inner_gradient),
@@ -41,6 +42,9 @@ def landscape_steps() -> list[Step]:
         _step(two_type.excess_on_segment),
         _step(two_type.gain),
         _step(two_type.ceiling),
+        _step(train_step.test_steps),
+        _step(train_step.singular),
+        _step(train_step.optimum),
     ]
 
 

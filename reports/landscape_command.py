@@ -34,7 +34,14 @@ _PARAMETERS = (
     ("--sigma", "sigma", "label-noise STANDARD DEVIATION σ (>= 0)"),
     ("--R", "R", "distance ‖w_H − w_E‖ between the centres (>= 0)"),
     ("--m-train", "m_train", "batch size MAML is trained with (default: --m)"),
+    (
+        "--alpha-train",
+        "alpha_train",
+        "step size MAML is trained with, any real, negative too (default: --alpha)",
+    ),
+    ("--inner-steps", "inner_steps", "test-time adaptation steps S, each on a fresh batch (integer >= 1)"),
 )
+_DEFAULT_FROM = {"m_train": "--m", "alpha_train": "--alpha"}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -45,7 +52,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description=__doc__.splitlines()[0],
     )
     for flag, field, text in _PARAMETERS:
-        default = getattr(defaults, field) if field != "m_train" else None
+        default = _DEFAULT_FROM.get(field, getattr(defaults, field))
         p.add_argument(flag, dest=field, default=None, metavar="X", help=f"{text} [default: {default}]")
     p.add_argument(
         "--mc", default=None, metavar="N", help="also estimate by Monte Carlo from N sampled tasks"
@@ -83,11 +90,25 @@ def compare(inst: EasyHard, n_tasks: int | None, seed: int) -> dict:
     from maml_theory.numerics.landscape import closed_form
 
     if n_tasks is not None:
+        if inst.inner_steps > 1:
+            # The simulator draws one adaptation step per task; several would need a chain of fresh batches.
+            reason = "left out with --inner-steps above 1: the Monte Carlo simulates one adaptation step"
+            raise v.ParameterError("mc", reason, n_tasks)
         monte_carlo_budget(inst, n_tasks)
     forms = closed_form.easy_hard(inst)
-    out: dict = {"instance": {k: json_number(v) for k, v in dataclasses.asdict(inst).items()}}
+    best = closed_form.optimal_alpha_train(inst)
+    given = dataclasses.asdict(inst) | {"alpha_train": inst.step_train}
+    out: dict = {"instance": {k: json_number(v) for k, v in given.items()}}
     # An unbounded ceiling (g_E = 0) is written as null.
     out.update({k: v if math.isfinite(v) else None for k, v in dataclasses.asdict(forms).items()})
+    # None: G does not depend on α_train here (R = 0, one type, ρ_H = ρ_E, or both test factors 0).
+    out.update(
+        alpha_train=inst.step_train,
+        inner_steps=inst.inner_steps,
+        optimal_alpha_train=None if best is None else list(best.alpha_train),
+        optimal_alpha_train_negative=None if best is None else best.negative,
+        gain_at_optimal_alpha_train=None if best is None else best.gain,
+    )
     if n_tasks is None:
         return out
     low, high = EXCESS_RANGE
@@ -165,6 +186,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ceiling_setting(r: dict) -> str:
+    """Where the §3.6e ceiling bounds G: MAML trained as tested, one test step (said in full when the
+    instance trains with another step size or tests with several steps, where it need not bound G)."""
+    i = r["instance"]
+    if i["alpha_train"] == i["alpha"] and i["inner_steps"] == 1:
+        return "m_train = m"
+    return "m_train = m, α_train = α, S = 1 only"
+
+
+def _optimum_line(r: dict) -> str:
+    best = r["optimal_alpha_train"]
+    if best is None:
+        return "  optimal α_train      every α_train (G does not depend on it here)"
+    shown = " and ".join(f"{a:.6g}" for a in best)
+    tie = ", tied" if len(best) > 1 else ""
+    negative = "a negative one" if r["optimal_alpha_train_negative"] else "none negative"
+    return (
+        f"  optimal α_train      {shown}{tie} ({negative})   G there = {r['gain_at_optimal_alpha_train']:.6g}"
+    )
+
+
 def table(r: dict) -> str:
     i = r["instance"]
     ceiling = "unbounded" if r["gain_ceiling"] is None else f"{r['gain_ceiling']:.6g}"
@@ -175,7 +217,9 @@ def table(r: dict) -> str:
         f"  weight on w_H        NAL λ = {r['weight_hard_nal']:.6g}   MAML μ = {r['weight_hard_maml']:.6g}",
         f"  E_m(w_MAML)          {r['excess_maml']:.8g}",
         f"  E_m(w_NAL)           {r['excess_nal']:.8g}",
-        f"  gain G               {r['gain']:.6g}   (ceiling §3.6e, for m_train = m: {ceiling})",
+        f"  gain G               {r['gain']:.6g}   (ceiling §3.6e, for {_ceiling_setting(r)}: {ceiling})",
+        f"  training step        α_train = {r['alpha_train']:g}   test-time steps S = {r['inner_steps']}",
+        _optimum_line(r),
     ]
     mc = r.get("monte_carlo")
     if mc:

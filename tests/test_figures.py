@@ -16,7 +16,7 @@ from maml_theory.numerics.representation.instances import Instance
 from maml_theory.numerics.representation.simulate import simulate
 from maml_theory.reports import figures
 from maml_theory.reports.cli import main
-from maml_theory.reports.figures import common, config, contraction, gain_vs_separation
+from maml_theory.reports.figures import common, config, contraction, gain_vs_alpha_train, gain_vs_separation
 from maml_theory.reports.figures.progress import Progress
 
 LATEX_SPECIAL = set("\\{}$&#^_%~<>|")
@@ -135,6 +135,25 @@ def test_gain_vs_r_draws_the_closed_form_and_monte_carlo_agrees():
                     common.landscape_instance(cfg["instance"], m=panel["m"], nu_hard=nu, R=R)
                 ).gain
                 assert abs(gain - exact) <= 6 * se, (panel["m"], nu, R, gain, exact, se)
+
+
+def test_gain_vs_alpha_train_draws_the_closed_form_and_marks_an_optimum_no_grid_point_beats():
+    cfg = config.load("l-gain-vs-alpha-train", quick=True)
+    data = gain_vs_alpha_train.compute(cfg, Progress("test", enabled=False))
+    fig = gain_vs_alpha_train.draw(data, cfg)
+    (ax,) = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for curve in data["curves"]:
+        line = lines[f"m = {curve['m']:g}"]
+        x, y = line.get_xdata(), line.get_ydata()
+        for i in (0, len(x) // 2, len(x) - 1):
+            inst = common.landscape_instance(cfg["instance"], m=curve["m"], alpha_train=float(x[i]))
+            assert y[i] == easy_hard(inst).gain
+        # The closed-form optimum is the maximum: the grid reaches it to within its own spacing, never above.
+        assert np.max(y) <= curve["best"] * (1 + 1e-12)
+    # The instance's optimum includes a negative α_train at every m drawn, inside the plotted range.
+    assert all(c["optimum"].min() < 0 for c in data["curves"])
+    assert all(cfg["alpha_train_min"] <= c["optimum"].min() for c in data["curves"])
 
 
 def test_progress_bar_only_when_asked():

@@ -148,6 +148,8 @@ LANDSCAPE: Spec = {
     "--sigma": NONNEGATIVE,
     "--R": NONNEGATIVE,
     "--m-train": SAMPLE_SIZES,
+    "--alpha-train": (("-1", "0", "0.5", "10"), ("-1e308", "5e-324", "1.7e308", "nan")),
+    "--inner-steps": (("1", "2", "5"), ("0", "-1", "1.5", *HUGE)),
     "--mc": (("2", "100", "1000"), HUGE),
     "--seed": SEEDS,
     "--json": None,

@@ -47,6 +47,7 @@ NAMES = {
     "g_max": ("g_max", r"g_{\max}"),
     "g_min": ("g_min", r"g_{\min}"),
     "m_train": ("m_train", r"m_{\mathrm{train}}"),
+    "alpha_train": ("α_train", r"\alpha_{\mathrm{train}}"),
     "Sigmahat": ("Σ̂", r"\hat{\Sigma}"),
     "chat": ("ĉ", r"\hat{c}"),
     "thetabar": ("θ̄", r"\bar{\theta}"),
@@ -71,6 +72,7 @@ _GREEK = (
     ("kappa", "κ"),
     ("xi", "ξ"),
     ("Lambda", "Λ"),
+    ("Gamma", "Γ"),
     ("Delta", "Δ"),
 )
 # Rewrites of a symbol's name: LaTeX fragments in the names of named matrices (Q(\infty), w^{+},

@@ -22,7 +22,7 @@ from maml_theory.numerics import validation as v
 from maml_theory.numerics.compiled import numpy_function
 from maml_theory.numerics.landscape.instances import DegenerateInstance, EasyHard, Mixture
 from maml_theory.theory import matrix_forms as mf
-from maml_theory.theory.landscape import adaptation, mixture, two_type
+from maml_theory.theory.landscape import adaptation, mixture, train_step, two_type
 from maml_theory.theory.landscape import model as M
 
 kappa = sp.Symbol("kappa", nonnegative=True)
@@ -75,7 +75,9 @@ def _easy_hard_functions(module: str = "math"):
     one_step = sp.lambdify((M.d, M.alpha, M.sigma, M.rho, kappa), step, modules=module)
     g_args = (two_type.g[H], two_type.g[E])
     ceiling = sp.lambdify(g_args, two_type.ceiling()["G_max"], modules=module)
-    return weight, segment, one_step, ceiling
+    # Σ_{j<S} g^j of L.two_type.steps, and its value S at g = 1 (where the closed form is 0/0).
+    geometric = sp.lambdify((train_step.g, train_step.steps), train_step.GEOMETRIC, modules=module)
+    return weight, segment, one_step, ceiling, geometric
 
 
 _OUTPUTS = (
@@ -90,21 +92,36 @@ _OUTPUTS = (
 )
 """What each field of :class:`EasyHardForms` is, in the words of a range error."""
 
-_SCALES = ("alpha", "rho_hard", "rho_easy", "nu_hard", "nu_easy", "sigma", "R", "d", "m", "m_train")
+_SCALES = (
+    "alpha",
+    "rho_hard",
+    "rho_easy",
+    "nu_hard",
+    "nu_easy",
+    "sigma",
+    "R",
+    "d",
+    "m",
+    "m_train",
+    "inner_steps",
+)
 """The parameters of :class:`EasyHard` that set the size of the results (p_hard lies in [0, 1])."""
 
-_INTEGRAL = ("d", "m", "m_train")
+_INTEGRAL = ("d", "m", "m_train", "inner_steps")
 
 
 def _two_type(inst: EasyHard, module: str = "math") -> tuple:
     """The fields of :class:`EasyHardForms` at ``inst``, evaluated with ``module``'s numbers."""
-    weight, segment, one_step, gain_ceiling = _easy_hard_functions(module)
+    weight, segment, one_step, gain_ceiling, geometric = _easy_hard_functions(module)
     num = float if module == "math" else mpmath.mpf
     shared = tuple(num(x) for x in (inst.d, inst.p_hard, inst.p_easy, inst.rho_hard, inst.rho_easy))
     alpha, sigma = num(inst.alpha), num(inst.sigma)
     (g_h, n_h), (g_e, n_e) = (one_step(shared[0], alpha, sigma, r, num(_inverse(inst.m))) for r in shared[3:])
     (g_h_train, _), (g_e_train, _) = (
-        one_step(shared[0], alpha, sigma, r, num(_inverse(inst.m_train))) for r in shared[3:]
+        one_step(shared[0], num(inst.step_train), sigma, r, num(_inverse(inst.m_train))) for r in shared[3:]
+    )
+    (gs_h, ns_h), (gs_e, ns_e) = (
+        _several(g, n, inst.inner_steps, geometric) for g, n in ((g_h, n_h), (g_e, n_e))
     )
     try:
         lam = weight(*shared, num(1), num(1))
@@ -115,7 +132,7 @@ def _two_type(inst: EasyHard, module: str = "math") -> tuple:
         ) from None
 
     def excess(t: float) -> float:
-        return segment(*shared, num(inst.nu_hard), num(inst.nu_easy), num(inst.R), t, g_h, g_e, n_h, n_e)
+        return segment(*shared, num(inst.nu_hard), num(inst.nu_easy), num(inst.R), t, gs_h, gs_e, ns_h, ns_e)
 
     e_nal, e_maml = excess(lam), excess(mu)
     if e_maml <= 0:
@@ -123,6 +140,12 @@ def _two_type(inst: EasyHard, module: str = "math") -> tuple:
     # A type solved exactly by one step (g = 0) leaves the ceiling unbounded.
     ceiling = gain_ceiling(g_h, g_e) if g_h > 0 and g_e > 0 else math.inf
     return lam, mu, e_nal, e_maml, e_nal / e_maml, ceiling, g_h, g_e
+
+
+def _several(g, n, steps: int, geometric) -> tuple:
+    """γ = g^S and η = η₁ Σ_{j<S} g^j after S test-time steps (L.two_type.steps) from one step's g and η₁;
+    at S = 1 exactly the one-step values (g**1 is g, the sum (1 − g)/(1 − g) = 1, or S = 1 at g = 1)."""
+    return g**steps, n * (steps if g == 1 else geometric(g, steps))
 
 
 def _in_float64(values: tuple) -> list[str]:
@@ -194,6 +217,105 @@ def easy_hard(inst: EasyHard) -> EasyHardForms:
     ):
         values = _wide_range(inst)
     return EasyHardForms(*values)
+
+
+@dataclass(frozen=True)
+class TrainStepOptimum:
+    """The training step sizes that maximise G at a two-type instance (spec L §2 with α_train, derivation
+    L.alpha_train.optimum): ``alpha_train`` the maximisers, sorted (two that tie exactly when both reach the
+    test-optimal weight t*, ``reaches_test_optimum``; else the one root of P₂ whose μ is closest to t*),
+    ``gain`` G there."""
+
+    alpha_train: tuple[float, ...]
+    gain: float
+    reaches_test_optimum: bool
+
+    @property
+    def negative(self) -> bool:
+        """Whether a negative α_train is among the maximisers."""
+        return any(x < 0 for x in self.alpha_train)
+
+
+@cache
+def _stationarity_functions():
+    """The coefficients (C₂, C₁, C₀) in α_train of P₁/m_train and P₂/m_train (L.alpha_train.optimum), as
+    functions of (d, ρ_H, ρ_E, Γ_H, Γ_E, κ_train), κ_train = 1/m_train (0: the exact gradient)."""
+    dv = train_step.optimum()
+    H, E = two_type.TYPES
+    args = (M.d, two_type.rho[H], two_type.rho[E], train_step.Gamma[H], train_step.Gamma[E], kappa_train)
+    out = []
+    for name in ("P₁", "P₂"):
+        poly = sp.Poly(sp.expand(dv[name] / two_type.m_train), M.alpha_train)
+        coeffs = [sp.factor(sp.expand(c.subs(two_type.m_train, 1 / kappa_train))) for c in poly.all_coeffs()]
+        out.append(sp.lambdify(args, coeffs, modules="math"))
+    return tuple(out)
+
+
+def _real_roots(c2: float, c1: float, c0: float) -> list[float]:
+    """The real roots of c₂x² + c₁x + c₀ (linear when c₂ = 0), by the cancellation-free quadratic formula,
+    the coefficients first divided by the largest (same roots; c₁² − 4c₂c₀ then cannot overflow). A
+    discriminant within its own rounding, 4ε c₁², of 0 is a double root, reported once."""
+    top = max(abs(c2), abs(c1), abs(c0))
+    if top == 0:
+        return []
+    c2, c1, c0 = c2 / top, c1 / top, c0 / top
+    if c2 == 0:
+        return [-c0 / c1] if c1 != 0 else []
+    disc = c1 * c1 - 4 * c2 * c0
+    if abs(disc) <= 4 * sys.float_info.epsilon * c1 * c1:
+        return [-c1 / (2 * c2)]
+    if disc < 0:
+        return []
+    q = -(c1 + math.copysign(math.sqrt(disc), c1)) / 2
+    return sorted({q / c2, c0 / q} if q != 0 else {0.0})
+
+
+def stationarity_coefficients(
+    inst: EasyHard,
+) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
+    """(C₂, C₁, C₀) of P₁/m_train and of P₂/m_train in α_train at ``inst`` (:func:`_stationarity_functions`),
+    with the test factors Γ_k = g_m(ρ_k)^S divided by the larger (P₁ is homogeneous in them, so its roots
+    stay; g^S is taken in mpmath, where it neither overflows nor underflows); None when both are 0."""
+    _, _, one_step, _, _ = _easy_hard_functions()
+    powers = [
+        mpmath.mpf(one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m))[0]) ** inst.inner_steps
+        for r in (inst.rho_hard, inst.rho_easy)
+    ]
+    top = max(powers)
+    if top == 0:
+        return None
+    p1, p2 = _stationarity_functions()
+    args = (inst.d, inst.rho_hard, inst.rho_easy, *(float(x / top) for x in powers), _inverse(inst.m_train))
+    return tuple(p1(*args)), tuple(p2(*args))
+
+
+def optimal_alpha_train(inst: EasyHard) -> TrainStepOptimum | None:
+    """The α_train maximising G = E_m(w_NAL)/E_m(w_MAML(α_train)) over all reals at ``inst`` (its own
+    alpha_train is ignored), or None where G does not depend on α_train (R = 0, one type only, ρ_H = ρ_E, or
+    both test factors Γ_k zero).
+
+    E_m(w_MAML) depends on α_train only through μ, and is least where μ = t*: at the real roots of P₁, which
+    tie; where P₁ has none, t* is outside μ's range and the best is the extremum of μ closest to it, a root
+    of P₂ (module :mod:`maml_theory.theory.landscape.train_step`). A root where G leaves float64's range is
+    passed over; :class:`DegenerateInstance` when every one does."""
+    coefficients = None
+    if inst.R > 0 and 0.0 < inst.p_hard < 1.0 and inst.rho_hard != inst.rho_easy:
+        coefficients = stationarity_coefficients(inst)
+    if coefficients is None:
+        return None
+    matched = _real_roots(*coefficients[0])
+    candidates = matched or _real_roots(*coefficients[1])
+    gains = {}
+    for a in candidates:
+        try:
+            gains[a] = easy_hard(dataclasses.replace(inst, alpha_train=a)).gain
+        except (v.ParameterError, DegenerateInstance):
+            continue
+    if not gains:
+        raise DegenerateInstance(f"G is out of float64's range at every optimal α_train ({candidates})")
+    best = max(gains.values())
+    chosen = tuple(gains) if matched else tuple(a for a in gains if gains[a] == best)
+    return TrainStepOptimum(chosen, best, bool(matched))
 
 
 @cache
@@ -273,11 +395,11 @@ class MixtureForms:
         return self.excess(self.w_nal) / self.excess(self.w_maml)
 
 
-def _mixture_args(mix: Mixture, m: float | None, *, adapted: bool = True) -> list:
+def _mixture_args(mix: Mixture, m: float | None, alpha: float | None = None, *, adapted: bool = True) -> list:
     args: list = [mix.d]
     for t in mix.types:
         if adapted:
-            q, n = curvature(t.cov, mix.alpha, mix.sigma, m)
+            q, n = curvature(t.cov, alpha, mix.sigma, m)
         else:
             q, n = t.cov, mix.sigma**2 / 2
         args += [t.prob, q, n, t.center.reshape(-1, 1), t.opt_cov]
@@ -285,7 +407,7 @@ def _mixture_args(mix: Mixture, m: float | None, *, adapted: bool = True) -> lis
 
 
 def mixture_forms(mix: Mixture) -> MixtureForms:
-    """w_MAML = Q̄⁻¹ E[Q_i w*_i] (Q at m_train) and w_NAL = Σ̄⁻¹ E[Σ_i w*_i] at ``mix``, by the
+    """w_MAML = Q̄⁻¹ E[Q_i w*_i] (Q at m_train and α_train) and w_NAL = Σ̄⁻¹ E[Σ_i w*_i] at ``mix``, by the
     derived formula."""
     minimiser = _minimiser_function(len(mix.types))
 
@@ -295,7 +417,7 @@ def mixture_forms(mix: Mixture) -> MixtureForms:
         except np.linalg.LinAlgError:
             raise DegenerateInstance("the objective's Hessian Σ_k p_k C_k is singular") from None
 
-    w_maml = solve(_mixture_args(mix, mix.m_train))
+    w_maml = solve(_mixture_args(mix, mix.m_train, mix.step_train))
     w_nal = solve(_mixture_args(mix, None, adapted=False))
     return MixtureForms(mix, w_maml, w_nal)
 

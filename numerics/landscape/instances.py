@@ -38,7 +38,8 @@ class TaskType:
 class Mixture:
     """A finite mixture of task types (spec L §1, general form).
 
-    ``m`` is the adaptation batch size at test time, ``m_train`` the one MAML is trained with (``None``: = m).
+    ``m`` is the adaptation batch size at test time, ``m_train`` the one MAML is trained with (``None``: = m);
+    ``alpha_train`` the step size MAML is trained with (``None``: = alpha, see :attr:`step_train`).
     """
 
     types: tuple[TaskType, ...]
@@ -46,6 +47,7 @@ class Mixture:
     sigma: float = 0.0
     m: float = math.inf
     m_train: float | None = None
+    alpha_train: float | None = None
 
     def __post_init__(self) -> None:
         if not self.types:
@@ -72,14 +74,28 @@ class Mixture:
         object.__setattr__(self, "m", v.sample_count("m", self.m))
         m_train = self.m if self.m_train is None else v.sample_count("m_train", self.m_train)
         object.__setattr__(self, "m_train", m_train)
+        if self.alpha_train is not None:
+            object.__setattr__(self, "alpha_train", training_step(self.alpha, self.alpha_train))
 
     @property
     def d(self) -> int:
         return int(self.types[0].center.shape[0])
 
+    @property
+    def step_train(self) -> float:
+        """MAML's training step size: ``alpha_train``, or α when it was not given."""
+        return training_step(self.alpha, self.alpha_train)
+
     def with_m(self, m: float) -> Mixture:
-        """The same mixture adapted with batch size ``m`` (the training batch size is kept)."""
-        return Mixture(self.types, self.alpha, self.sigma, m, self.m_train)
+        """The same mixture adapted with batch size ``m`` (the training batch size and step are kept)."""
+        return Mixture(self.types, self.alpha, self.sigma, m, self.m_train, self.alpha_train)
+
+
+def training_step(alpha: float, alpha_train: float | None) -> float:
+    """MAML's training step size: ``alpha`` when not given, else a finite real (negative allowed)."""
+    if alpha_train is None:
+        return alpha
+    return v.real("alpha_train", alpha_train, allowed="a finite real number (negative allowed)")
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,9 @@ class EasyHard:
     Σ_k = ρ_k I_d, w*_i ~ (w_k, ν_k I_d), R = ‖w_H − w_E‖.
 
     The defaults put tightly packed hard optima far from the easy ones, where MAML's gain over NAL is visible.
-    Only R matters (rotation invariance), so :meth:`mixture` places w_E = 0 and w_H = R e_1.
+    Only R matters (rotation invariance), so :meth:`mixture` places w_E = 0 and w_H = R e_1. MAML is trained
+    with one step of size ``alpha_train`` (default α) on ``m_train`` samples (default m); both solutions are
+    tested after ``inner_steps`` steps of size α, each on a fresh batch of m samples.
     """
 
     d: int = 5
@@ -103,6 +121,8 @@ class EasyHard:
     R: float = 5.0
     m: float = 100
     m_train: float | None = field(default=None)
+    alpha_train: float | None = field(default=None)
+    inner_steps: int = 1
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -116,6 +136,37 @@ class EasyHard:
         s(self, "m", v.sample_count("m", self.m))
         m_train = self.m if self.m_train is None else v.sample_count("m_train", self.m_train)
         s(self, "m_train", m_train)
+        # Kept None when not given, so that an instance replaced with another α is still trained as tested.
+        s(self, "inner_steps", v.integer("inner_steps", self.inner_steps, low=1))
+        if self.alpha_train is not None:
+            s(self, "alpha_train", training_step(self.alpha, self.alpha_train))
+            self._refuse_singular()
+
+    @property
+    def step_train(self) -> float:
+        """MAML's training step size: ``alpha_train``, or α when it was not given."""
+        return training_step(self.alpha, self.alpha_train)
+
+    def _refuse_singular(self) -> None:
+        """:class:`ParameterError` at a given α_train where MAML's training objective is singular: its Hessian
+        Σ_k p_k ρ_k γ_k I vanishes iff every type present has γ_k = 0, which for a real α_train needs
+        m_train = ∞ and α_train = 1/ρ_k (derivation L.alpha_train.singular: the factor ρ_k(1 − α_train ρ_k)²
+        of Q_k(∞) vanishes)."""
+        if not math.isinf(self.m_train):
+            return
+        present = [
+            (k, rho)
+            for k, p, rho in (("H", self.p_hard, self.rho_hard), ("E", self.p_easy, self.rho_easy))
+            if p > 0
+        ]
+        if all(1.0 - self.alpha_train * rho == 0.0 for _, rho in present):
+            names = " and ".join(f"ρ_{k}(1 − α_train ρ_{k})²" for k, _ in present)
+            raise v.ParameterError(
+                "alpha_train",
+                f"not 1/ρ of every task type present with --m-train inf: there {names} = 0, so MAML's "
+                "training objective Σ_k p_k Q_k is singular",
+                self.alpha_train,
+            )
 
     @property
     def p_easy(self) -> float:
@@ -127,4 +178,4 @@ class EasyHard:
         w_hard[0] = self.R
         hard = TaskType(self.p_hard, self.rho_hard * eye, w_hard, self.nu_hard * eye)
         easy = TaskType(self.p_easy, self.rho_easy * eye, np.zeros(self.d), self.nu_easy * eye)
-        return Mixture((hard, easy), self.alpha, self.sigma, self.m, self.m_train)
+        return Mixture((hard, easy), self.alpha, self.sigma, self.m, self.m_train, self.alpha_train)

@@ -89,7 +89,9 @@ def describe(inst: Instance | EasyHard, omit: tuple[str, ...] = ()) -> str:
             "init": f"{inst.init} initialisation",
         }
     else:
-        parts = {k: f"{k.replace('_', ' ')} = {number(x)}" for k, x in dataclasses.asdict(inst).items()}
+        # A field left None (alpha_train: MAML trained with α) is not a parameter of its own.
+        fields = dataclasses.asdict(inst).items()
+        parts = {k: f"{k.replace('_', ' ')} = {number(x)}" for k, x in fields if x is not None}
     return ", ".join(text for k, text in parts.items() if text and k not in omit)
 
 

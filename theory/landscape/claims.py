@@ -15,7 +15,7 @@ import sympy as sp
 
 from maml_theory.theory import matrix_algebra as ma
 from maml_theory.theory.claims import Claim, Proof, Provenance, register
-from maml_theory.theory.landscape import adaptation, mixture, two_type
+from maml_theory.theory.landscape import adaptation, mixture, train_step, two_type
 from maml_theory.theory.landscape import model as M
 from maml_theory.theory.moments import Gaussian, SampleMean, expect
 
@@ -78,8 +78,9 @@ def gain_g() -> sp.Expr:
 
 @cache
 def gain_parameters() -> sp.Expr:
-    """G in the instance's parameters, m_train = m."""
-    return two_type.gain().result.subs(two_type.m_train, M.m).subs(p_E, 1 - p_H)
+    """G in the instance's parameters, m_train = m and α_train = α."""
+    trained_as_tested = {two_type.m_train: M.m, M.alpha_train: M.alpha}
+    return two_type.gain().result.subs(trained_as_tested).subs(p_E, 1 - p_H)
 
 
 def _zero(expr: sp.Expr, how: str) -> Proof:
@@ -109,6 +110,7 @@ def _register_all() -> None:
     _gain_bounds()
     _gain_extremes()
     _gain_extensions()
+    _alpha_train()
 
 
 def _moments() -> None:
@@ -501,6 +503,145 @@ def _gain_extensions() -> None:
     )
 
 
+Gamma_H, Gamma_E = (train_step.Gamma[k] for k in two_type.TYPES)
+_BAND = (Gamma_H - Gamma_E) * (Gamma_H * rho_E**2 - Gamma_E * rho_H**2)
+"""Negative exactly where one of the tied optimal α_train is negative: Γ_H/Γ_E strictly between (ρ_H/ρ_E)²
+and 1."""
+_RELATED = (
+    "Related: Bernacchia (ICLR 2021) reports negative optimal meta-training step sizes in linear regression; "
+    "that model differs (finite data, no task types), and nothing of it is claimed here."
+)
+
+
+def _alpha_train() -> None:
+    """MAML trained with its own step size α_train, tested with α and S steps (spec L §2, §3.5, §3.6j)."""
+    G_star, G_neg, delta, resolution, alpha_min = sp.symbols(
+        "G_star G_neg delta resolution alpha_min", real=True
+    )
+    setting = (
+        "two types, MAML trained by one step of size α_train on m_train samples, both solutions tested after "
+        "S steps of size α on fresh batches of m; Γ_k = g_m(ρ_k)^S; G_star: G at the derived optimum (the "
+        "real roots of P₁, else the root of P₂ whose μ is closest to t*)"
+    )
+    register(
+        Claim(
+            "L.alpha_train.optimum",
+            "No training step size beats the derived optimum",
+            "spec L §3.7",
+            Provenance.DERIVED,
+            setting + "; G: the gain at any α_train. " + _RELATED,
+            sp.Le(G, G_star),
+            prove=_alpha_train_optimum_proof,
+        )
+    )
+    register(
+        Claim(
+            "L.alpha_train.stationary",
+            "The numeric optimum of G over α_train is a derived stationary point",
+            "spec L §3.7",
+            Provenance.DERIVED,
+            setting + "; delta: the Newton distance |P/P'| from the numeric maximiser of G (bounded Brent "
+            "search in u, α_train = u/(1 − |u|), in the two grid cells around the best of 201 points of "
+            "(−1, 1)) to the nearer root of P₁ or P₂, over max(1, |α_train|); resolution: that search's "
+            "location error there (its termination tolerance plus √(8ν/|G''|) from the flat top, ν the "
+            "measured rounding noise of G)",
+            sp.Le(delta, resolution),
+            prove=_alpha_train_stationary_proof,
+        )
+    )
+    register(
+        Claim(
+            "L.alpha_train.negative",
+            "A negative training step size is optimal in a band, tied with a positive one",
+            "spec L §3.7",
+            Provenance.DERIVED,
+            setting + "; G_neg: the largest G over α_train < 0 found by a bounded search in u ∈ (0, 1), "
+            "α_train = −u/(1 − u). Outside the band no optimal α_train is negative (L.alpha_train.positive)",
+            sp.Le(G_star, G_neg),
+            hypotheses=(sp.Lt(_BAND, 0),),
+            prove=_alpha_train_band_proof,
+        )
+    )
+    register(
+        Claim(
+            "L.alpha_train.positive",
+            "Outside the band every optimal training step size is non-negative",
+            "spec L §3.7",
+            Provenance.DERIVED,
+            setting + "; alpha_min: the least of the derived optimal α_train",
+            sp.Ge(alpha_min, 0),
+            hypotheses=(sp.Ge(_BAND, 0),),
+            prove=_alpha_train_band_proof,
+        )
+    )
+
+
+def _alpha_train_optimum_proof() -> Proof:
+    """E(t) − E(t*) = ½(u_HΓ_H + u_EΓ_E)R²(t − t*)² (so E is least at t*), and μ − t* has P₁ as its
+    numerator's α_train-dependent factor (so at P₁'s real roots μ = t*)."""
+    tested = {two_type.gamma[k]: train_step.Gamma[k] for k in two_type.TYPES}
+    t_star = two_type.weight()["t_opt"].subs(tested)
+    t = two_type.t
+    curvature = (u_H * Gamma_H + u_E * Gamma_E) * R**2
+    parabola = _zero(
+        two_type.excess_on_segment().result.subs(tested)
+        - two_type.objective_at(t_star).subs(tested)
+        - _spelled(curvature) * (t - t_star) ** 2 / 2,
+        "E(t) − E(t*) − ½(u_HΓ_H + u_EΓ_E)R²(t − t*)²",
+    )
+    dv = train_step.optimum()
+    gap = sp.factor(sp.together(dv["μ(α_train)"] - t_star))
+    numerator = sp.fraction(gap)[0]
+    reached = _zero(
+        sp.rem(sp.Poly(numerator, M.alpha_train), sp.Poly(dv["P₁"], M.alpha_train)).as_expr(),
+        "P₁ divides the numerator of μ − t*",
+    )
+    return _both(parabola, reached)
+
+
+def _alpha_train_stationary_proof() -> Proof:
+    """∂E/∂α_train is a constant times P₁P₂/(m_train A)³ (the factorisation of L.alpha_train.optimum)."""
+    dv = train_step.optimum()
+    slope = dv["∂E/∂α_train"]
+    num, _ = sp.fraction(sp.together(slope))
+    quotient, rest = sp.div(
+        sp.Poly(num, M.alpha_train), sp.Poly(sp.expand(dv["P₁"] * dv["P₂"]), M.alpha_train)
+    )
+    free = not quotient.as_expr().has(M.alpha_train)
+    return Proof(
+        bool(rest.is_zero and free),
+        "numerator of ∂E/∂α_train = (α_train-free factor) · P₁ · P₂",
+        rest.as_expr(),
+    )
+
+
+def _alpha_train_band_proof() -> Proof:
+    """Vieta: P₁'s roots multiply to m_train(Γ_E − Γ_H)/((Γ_Eρ_H² − Γ_Hρ_E²)(d + m_train + 1)), whose sign
+    is that of the band; a negative product means real roots of opposite signs. With x = Γ_H/Γ_E and
+    s = ρ_H/ρ_E the sum's sign is that of (s − x)(s² − x) = λ(1 − x)(s² − x) + (1 − λ)(s² − x)²,
+    λ = s/(1 + s) ∈ (0, 1): positive where the product is, so no two roots are both negative. P₂'s roots
+    multiply to 1/(cρ_Hρ_E) > 0 and sum to (ρ_H + ρ_E)/(ρ_Hρ_E) > 0, c = 1 + (d + 1)/m_train."""
+    dv = train_step.optimum()
+    stated = (
+        two_type.m_train
+        * (Gamma_E - Gamma_H)
+        / ((Gamma_E * rho_H**2 - Gamma_H * rho_E**2) * (M.d + two_type.m_train + 1))
+    )
+    product = _zero(dv["α₁α₂"] - stated, "Vieta's product of P₁'s roots")
+    sign = _nonnegative(stated * _BAND, "product · band ≥ 0: the product has the band's sign")
+    x, s = sp.symbols("x s", positive=True)
+    lam = s / (1 + s)
+    split = _zero(
+        (s - x) * (s**2 - x) - lam * (1 - x) * (s**2 - x) - (1 - lam) * (s**2 - x) ** 2,
+        "the sum's sign split",
+    )
+    c = 1 + (M.d + 1) / two_type.m_train
+    p2 = sp.Poly(dv["P₂"], M.alpha_train).all_coeffs()
+    vieta2 = _zero(p2[2] / p2[0] - 1 / (c * rho_H * rho_E), "P₂'s product of roots")
+    vieta2_sum = _zero(-p2[1] / p2[0] - (rho_H + rho_E) / (rho_H * rho_E), "P₂'s sum of roots")
+    return _both(_both(_both(product, sign), split), _both(vieta2, vieta2_sum))
+
+
 def _identity(name: str, stated: sp.Basic) -> sp.Basic:
     """The conclusion ``name = stated`` of a matrix identity, ``name`` standing for the derived side."""
     rows, cols = stated.shape
@@ -577,7 +718,7 @@ def _minimiser_proof() -> Proof:
 def _easy_solved_proof(stated: sp.Expr):
     def prove() -> Proof:
         gain = two_type.gain()
-        subs = {two_type.m_train: M.m}
+        subs = {two_type.m_train: M.m, M.alpha_train: M.alpha}
         mu = gain["μ"].subs(subs)
         G = gain.result.subs(subs)
         at = {rho_E: 1 / M.alpha}

@@ -16,6 +16,8 @@ from maml_theory.theory.moments import Gaussian, SampleMean
 d = sp.Symbol("d", integer=True, positive=True)
 m = sp.Symbol("m", integer=True, positive=True)
 alpha = sp.Symbol("alpha", positive=True)
+alpha_train = sp.Symbol("alpha_train", real=True)
+"""MAML's training step size α_train (spec L §2): any real number, negative included; α stays the test one."""
 sigma = sp.Symbol("sigma", nonnegative=True)
 rho = sp.Symbol("rho", positive=True)
 T = sp.Symbol("T", integer=True, positive=True)

@@ -151,20 +151,22 @@ def noise_per_type() -> sp.Expr:
     return mf.identity_coefficient(mf.isotropic(adaptation.noise() * M.Id, M.Sigma, M.rho))
 
 
-def one_step_values(size: sp.Expr = M.m) -> dict[sp.Symbol, sp.Expr]:
-    """γ_k = g_{size}(ρ_k), η_k = α²σ² d ρ_k²/(2 size): one adaptation step on ``size`` samples."""
+def one_step_values(size: sp.Expr = M.m, step: sp.Expr = M.alpha) -> dict[sp.Symbol, sp.Expr]:
+    """γ_k = g_{size}(ρ_k), η_k = α²σ² d ρ_k²/(2 size): one adaptation step of size ``step`` (α, or MAML's
+    training step α_train) on ``size`` samples."""
     g_m = adaptation.isotropic_contraction()["g_m(ρ)"]
     n_m = noise_per_type()
     subs = {}
     for k in TYPES:
-        subs[gamma[k]] = g_m.subs({M.rho: rho[k], M.m: size})
-        subs[eta[k]] = n_m.subs({M.rho: rho[k], M.m: size})
+        at = {M.rho: rho[k], M.m: size, M.alpha: step}
+        subs[gamma[k]] = g_m.subs(at)
+        subs[eta[k]] = n_m.subs(at)
     return subs
 
 
-def one_step(expr: sp.Expr, size: sp.Expr = M.m) -> sp.Expr:
+def one_step(expr: sp.Expr, size: sp.Expr = M.m, step: sp.Expr = M.alpha) -> sp.Expr:
     """``expr`` with :func:`one_step_values` substituted."""
-    return expr.subs(one_step_values(size))
+    return expr.subs(one_step_values(size, step))
 
 
 def in_g(expr: sp.Expr) -> sp.Expr:
@@ -177,7 +179,8 @@ def in_g(expr: sp.Expr) -> sp.Expr:
 
 @cache
 def gain() -> Derivation:
-    """G = E_m(w_NAL) / E_m(w_MAML) with MAML trained on ``m_train`` samples and both adapted with m."""
+    """G = E_m(w_NAL) / E_m(w_MAML) with MAML trained by steps of size α_train on ``m_train`` samples and
+    both adapted by one step of size α on m."""
     dv = derivation("L.two_type.gain", "Two types: MAML's gain over NAL", "spec L §3.5", TYPES)
     t_opt = weight()["t_opt"]
     still = {gamma[k]: 1 for k in TYPES}
@@ -187,11 +190,12 @@ def gain() -> Derivation:
         "λ",
         by=equals(t_opt, "t_opt evaluated at γ_k = 1", given=still),
     )
+    trained = one_step_values(m_train, M.alpha_train)
     mu = dv.step(
-        "MAML: one step, γ_k = g_{m_train}(ρ_k)",
-        sp.factor(one_step(t_opt, m_train)),
+        "MAML: trained with one step of size α_train on m_train samples, γ_k = g_{m_train}(ρ_k) at α_train",
+        sp.factor(one_step(t_opt, m_train, M.alpha_train)),
         "μ",
-        by=equals(t_opt, "t_opt evaluated at γ_k = g_{m_train}(ρ_k)", given=one_step_values(m_train)),
+        by=equals(t_opt, "t_opt evaluated at γ_k = g_{m_train}(ρ_k) at α = α_train", given=trained),
     )
     adapted = []
     for name, weight_h in (("E_m(w_NAL)", lam), ("E_m(w_MAML)", mu)):
