@@ -16,7 +16,7 @@ check larger instances separately.
   steps; the observable is dist_T at the step T ≥ 1 where dist_T over the bound is largest, among the steps
   where the bound is above 1e-10 (below that, dist is float64 round-off and says nothing about the claim).
 - ``R.floor.bound.*`` (spec R §8, reconstructed): :func:`maml_theory.numerics.representation.floor.measure`
-  on a finite-sample instance with fresh heads N(0, I_k), a random start, α = 0.5 and β ∈ [0.1, 0.3]
+  on a finite-sample instance with fresh heads N(0, I_k), the theory's start, α = 0.5 and β ∈ [0.1, 0.3]
   (:data:`FLOOR`), :data:`FLOOR_RUNS` runs of :data:`FLOOR_STEPS` steps. The claim speaks of the converging
   regime and of settled runs: an instance where a run diverges (the step is named) or whose runs have not
   settled (:attr:`~.floor.Floor.settled`) is skipped as outside its scope.
@@ -284,7 +284,7 @@ def floor_of(method: str) -> Callable[[Mapping[str, float]], dict[str, float]]:
             sigma=params["sigma"],
             m_in=m_in,
             m_out=m_out,
-            init="random",
+            init="theory",
         )
         f = floor.measure(method, inst, seed=int(params["seed"]), runs=FLOOR_RUNS)
         if f.diverged:

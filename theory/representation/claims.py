@@ -286,6 +286,10 @@ def _span_unbiased() -> None:
 FLOOR_CONSTANT = sp.Rational(1, 2)
 """The constant C of the reconstructed floor bound (spec R §8): a guess, checked like the rest; the worst
 slack times C is the smallest constant that holds on the instances drawn."""
+FLOOR_STEP = sp.Rational(3, 10)
+"""The converging regime of the floor bound, guessed as β ≤ 3/10 (at α = 1/2): an uncertain hypothesis, so the
+verifier's boundary search reports how far in β the bound holds without it (the floor grows with β, which
+the bound does not contain)."""
 
 
 def _floor_bound() -> None:
@@ -301,11 +305,12 @@ def _floor_bound() -> None:
                 f"{updates.TITLES[method]}: the finite-sample floor (reconstructed)",
                 "spec R §8 (the papers' finite-sample floor; constants and exponents reconstructed)",
                 Provenance.RECONSTRUCTED,
-                "fresh tasks (heads N(0, I_k), so E‖θ‖² = k) and fresh samples every round, label noise σ, a "
-                "random start, step sizes in the converging regime; dist_∞: the median over runs of the mean "
+                "fresh tasks (heads N(0, I_k), so E‖θ‖² = k) and fresh samples every round, label noise σ, the "
+                "theory's start, α = 1/2; dist_∞: the median over runs of the mean "
                 "of dist(B_t, B_*) over the last quarter of the run, once it has settled; the constant C and "
                 "the form of σ̃ are guesses",
                 sp.Le(dist_inf, sp.Mul(FLOOR_CONSTANT, rate, sigma_tilde, evaluate=False)),
+                uncertain=(sp.Le(b, FLOOR_STEP),),
                 where=((sigma_tilde, sp.sqrt(sigma**2 + k)),),
                 scale=0.0,  # floors are small numbers: judged relative to the bound however small
             )
