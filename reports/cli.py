@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from maml_theory.numerics.landscape.instances import DegenerateInstance
 from maml_theory.numerics.validation import ParameterError
 from maml_theory.reports import (
+    baselines_command,
     derive_command,
     dynamics_command,
     figures_command,
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     landscape_command.add_parser(commands)
     dynamics_command.add_parser(commands)
+    baselines_command.add_parser(commands)
     derive_command.add_parser(commands)
     figures_command.add_parser(commands)
     verify_command.add_parser(commands)

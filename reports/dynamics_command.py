@@ -43,6 +43,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description=__doc__.splitlines()[0],
     )
     p.add_argument("--method", required=True, choices=METHODS, help="the algorithm")
+    add_instance_arguments(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+def add_instance_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of a spec R instance (read back by :func:`instance_from`), its seed and its runs: shared by
+    ``dynamics`` and ``baselines``."""
     for flag, field, text in _PARAMETERS:
         p.add_argument(
             flag, dest=field, default=None, metavar="X", help=f"{text} [default: {getattr(_DEFAULTS, field)}]"
@@ -62,8 +70,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "B_star (d×k, orthonormal columns), heads (n×k, the fixed task set), d, k, n defaulting to "
         "their shapes [default: theory]",
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=run)
 
 
 def load_arrays(path: str) -> dict[str, np.ndarray]:

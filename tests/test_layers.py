@@ -31,6 +31,7 @@ ROUTES = (
     "numerics.representation.oracle",
     "numerics.representation.distance",
     "numerics.representation.dynamics",
+    "numerics.representation.baselines",
 )
 
 
