@@ -325,21 +325,32 @@ MOM = Space(
     ),
     derive=lambda v: {"d": v["k"] + v["d_extra"]},
 )
-MOM_TASKS = 4000
-"""Tasks of the method of moments' Monte Carlo: relative standard errors of a few per cent per entry."""
-MOM_SAMPLES = 5
-"""Samples per task (split 2 + 3 as an inner and an outer batch by draw_round; pooled here)."""
+MOM_TASKS = 10_000
+"""Tasks of the method of moments' Monte Carlo (of :data:`MOM_SAMPLES` samples each): enough that a wrong
+coefficient (B_*ΛB_*ᵀ for 2B_*ΛB_*ᵀ) is over 12 standard errors away at d = 5 (tests/test_baselines.py), at
+about 0.1 s an instance."""
+MOM_SAMPLES = 10
+"""Samples per task (split 5 + 5 as an inner and an outer batch by draw_round; pooled here)."""
 
 
 def mom_score(params: Mapping[str, float]) -> dict[str, float]:
     """The largest |Monte Carlo − derived| / SE over the entries of E[y² x xᵀ], heads θ with
     Λ = E θθᵀ = diag(1, …, 1, µ²)."""
     d, k = int(params["d"]), int(params["k"])
+    half = MOM_SAMPLES // 2
     inst = Instance(
-        d=d, k=k, n=MOM_TASKS, m_in=2, m_out=MOM_SAMPLES - 2, sigma=params["sigma"], mu=params["mu"]
+        d=d,
+        k=k,
+        n=MOM_TASKS,
+        m_in=half,
+        m_out=MOM_SAMPLES - half,
+        sigma=params["sigma"],
+        mu=params["mu"],
+        init="random",  # B_0 is not used: "random" spares the theory start's rejection draws
     )
     B_star, X, y = pooled_data(inst, np.random.default_rng(int(params["seed"])), 1)
-    per_task = np.einsum("tj,tjp,tjq->tpq", y * y, X, X) / X.shape[1]
+    W = X * np.abs(y)[..., None]
+    per_task = W.mT @ W / MOM_SAMPLES  # (1/m) Σ_j y_j² x_jxⱼᵀ of each task
     mean = per_task.mean(axis=0)
     se = per_task.std(axis=0, ddof=1) / np.sqrt(per_task.shape[0])
     exact = _mom_expectation()(B_star, np.diag(inst.head_scale**2), inst.sigma, np.eye(d))
