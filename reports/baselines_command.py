@@ -15,16 +15,7 @@ from maml_theory.numerics.representation.instances import Instance
 from maml_theory.numerics.verification.engine import json_safe
 from maml_theory.reports.arguments import count, number
 from maml_theory.reports.dynamics_command import add_instance_arguments, instance_from, load_arrays
-
-NAMES = {
-    "anil": "ANIL",
-    "fo-anil": "FO-ANIL",
-    "maml": "MAML",
-    "fo-maml": "FO-MAML",
-    "mom": "method of moments",
-    "altmin": "alternating min.",
-    "bm": "Burer–Monteiro GD",
-}
+from maml_theory.reports.figures.common import METHOD_LABELS
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -76,11 +67,11 @@ def table(inst: Instance, r: dict) -> str:
     for name, entry in r["methods"].items():
         cells = "".join(f"{_fmt(p['dist_median']):>10}" for p in entry["dist"])
         reach = "".join(f"{_fmt_count(entry[f'samples_to_{t:g}']):>10}" for t in baselines.THRESHOLDS)
-        lines.append(f"  {NAMES[name]:<18}{cells}{reach}")
+        lines.append(f"  {METHOD_LABELS[name]:<18}{cells}{reach}")
     for name, entry in r["methods"].items():
         if entry["diverged"]:
             where = ", ".join(f"run {d['run']} at step {d['step']}" for d in entry["diverged"])
-            lines.append(f"  DIVERGED: {NAMES[name]}: {where}")
+            lines.append(f"  DIVERGED: {METHOD_LABELS[name]}: {where}")
     return "\n".join(lines)
 
 

@@ -190,6 +190,10 @@ DYNAMICS: Spec = {
     "--json": None,
 }
 
+# baselines: dynamics' instance flags (sizes small or absurd) with --budgets lists, valid or not.
+BASELINES: Spec = {flag: values for flag, values in DYNAMICS.items() if flag != "--method"}
+BASELINES["--budgets"] = (("2,4", "10", "4,8,20", "20,10", "3,3", "0"), ("9223372036854775808", "1,1e308"))
+
 # derive: the cheap subjects run (the others take sympy up to a minute: drawn poisoned).
 CHEAP_SUBJECTS = ("nal", "anil")
 DERIVE: Spec = {"--latex": None}
@@ -310,6 +314,7 @@ TOP_LEVEL = st.sampled_from(
 LINES = {
     "landscape": command_line("landscape", LANDSCAPE),
     "dynamics": command_line("dynamics", DYNAMICS, required=("--method",)),
+    "baselines": command_line("baselines", BASELINES, required=("--budgets",)),
     "derive": derive_lines(),
     "figures": figures_lines(),
     "verify": verify_lines(),
@@ -451,6 +456,14 @@ def test_landscape_keeps_the_contract(argv, capsys, files, warm):
 @example(argv=["dynamics", "--method", "anil", "--d", "1e308"])
 @example(argv=["dynamics", "--method", "anil", "--T", "1e308", "--n", "1e308"])
 def test_dynamics_keeps_the_contract(argv, capsys, files, warm):
+    check(argv, capsys, files)
+
+
+@_FUZZ
+@given(argv=LINES["baselines"])
+@example(argv=["baselines", "--m-in", "2", "--m-out", "2", "--n", "1", "--T", "5", "--budgets", "4,8,20"])
+@example(argv=["baselines", "--m-in", "1", "--m-out", "1", "--mu", "0", "--sigma", "0", "--budgets", "2,4"])
+def test_baselines_keeps_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 
 
