@@ -8,12 +8,10 @@ least one round's n(m_in + m_out) and at most T rounds' worth), ``--runs``, ``--
 from __future__ import annotations
 
 import argparse
-import json
 
 from maml_theory.numerics.representation import baselines
 from maml_theory.numerics.representation.instances import Instance
-from maml_theory.numerics.verification.engine import json_safe
-from maml_theory.reports.arguments import count, number
+from maml_theory.reports.arguments import count, emit, number
 from maml_theory.reports.dynamics_command import add_instance_arguments, instance_from, load_arrays
 from maml_theory.reports.figures.common import METHOD_LABELS
 
@@ -45,9 +43,7 @@ def run(args: argparse.Namespace) -> int:
         runs=count("runs", args.runs, low=1),
         arrays=arrays,
     )
-    text = json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(inst, result)
-    print(text)
-    return 0
+    return emit(result, args.json, lambda: table(inst, result))
 
 
 def _fmt(x: float | None) -> str:

@@ -6,7 +6,6 @@ A thin layer over :func:`maml_theory.numerics.representation.dynamics.run`.
 from __future__ import annotations
 
 import argparse
-import json
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,8 +15,7 @@ import numpy as np
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.representation import dynamics as simulated
 from maml_theory.numerics.representation.instances import METHODS, Instance
-from maml_theory.numerics.verification.engine import json_safe
-from maml_theory.reports.arguments import ARRAY_NAMES, count, number
+from maml_theory.reports.arguments import ARRAY_NAMES, count, emit, number
 
 _DEFAULTS = Instance()
 # flag, field, help
@@ -152,11 +150,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if arrays is not None and not args.fixed_tasks:
         result["note"] = IMPLIED_FIXED_TASKS
-    # JSON has no inf or NaN (the curves carry null for them already): any other such number, a predicted
-    # rate that overflows say, is written as a string ("-inf"), as everywhere in this tool's JSON.
-    text = json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(inst, result)
-    print(text)
-    return 0
+    return emit(result, args.json, lambda: table(inst, result))
 
 
 def _fmt(x: float | None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 
 import numpy as np
@@ -17,8 +16,7 @@ import numpy as np
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.landscape.instances import EasyHard
 from maml_theory.numerics.landscape.montecarlo import EXCESS_RANGE, adapted_excess, cost
-from maml_theory.numerics.verification.engine import json_safe
-from maml_theory.reports.arguments import count, json_number, number
+from maml_theory.reports.arguments import count, emit, json_number, number
 
 # flag, field, help
 _PARAMETERS = (
@@ -137,8 +135,7 @@ def run(args: argparse.Namespace) -> int:
     result = compare(inst, n_tasks, count("seed", args.seed, low=0))
     # A z-score is infinite where a small sample's standard error is 0 (--mc 2, both tasks of one
     # deterministic type): JSON has no inf, so it is written as a string ("inf"), as everywhere in this tool.
-    print(json.dumps(json_safe(result), indent=2, allow_nan=False) if args.json else table(result))
-    return 0
+    return emit(result, args.json, lambda: table(result))
 
 
 def table(r: dict) -> str:

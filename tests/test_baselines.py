@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from maml_theory.numerics.representation import baseline_checks as checks
 from maml_theory.numerics.representation import baselines as bl
-from maml_theory.numerics.representation import checks
 from maml_theory.numerics.representation.distance import dist
 from maml_theory.numerics.representation.instances import Batches, Instance, draw_problem
 from maml_theory.numerics.representation.simulate import simulate, step
