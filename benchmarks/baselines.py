@@ -5,13 +5,17 @@ Run from the repository root: ``python benchmarks/baselines.py [--repeats R] [--
 Data: 10⁴ tasks of m = 100 samples (as 50 inner plus 50 outer samples per task would be pooled), heads
 θ ~ N(0, I_5), y = xᵀB_*θ + σz with σ = 0.5, drawn once (not timed: 8·10⁸ bytes). Each estimator of
 :mod:`maml_theory.numerics.representation.baselines` is timed on the whole sample; the figure is the best of
-``--repeats`` calls (default 1: each call takes seconds), and dist(B̂, B_*) is printed beside it.
+``--repeats`` calls (default 1: each call takes seconds), and dist(B̂, B_*) is printed beside it, with the
+machine's load average: on the shared 2-core machine the multithreaded BLAS calls (M̂'s product, the S_t)
+slow down many-fold when other processes hold the cores (measured at load 10: M̂'s product 30 s with
+OpenBLAS's default threads, 1.0 s with OPENBLAS_NUM_THREADS=1).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -43,9 +47,13 @@ def main() -> None:
         seconds = best_time(lambda f=estimate: f(X, y, K), args.repeats)
         rows[name] = {"seconds": seconds, "dist": dist(estimate(X, y, K), B_star)}
     if args.json:
-        print(json.dumps({"d": D, "k": K, "samples": TASKS * M, "target_seconds": TARGET_SECONDS, **rows}))
+        sizes = {"d": D, "k": K, "samples": TASKS * M, "target_seconds": TARGET_SECONDS}
+        print(json.dumps({**sizes, "load_average": os.getloadavg()[0], **rows}))
         return
-    print(f"baselines at d = {D}, k = {K}, N = {TASKS * M} samples ({TASKS} tasks of {M}), σ = {SIGMA}")
+    print(
+        f"baselines at d = {D}, k = {K}, N = {TASKS * M} samples ({TASKS} tasks of {M}), σ = {SIGMA}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     for name, row in rows.items():
         verdict = "within" if row["seconds"] < TARGET_SECONDS else "OVER"
         print(

@@ -60,7 +60,7 @@ factor of about 20 on clean data (measured at d = 100, k = 5, m = 100: 0.07 → 
 
 BM_ITERATIONS = 40
 """Gradient steps of the factored descent: on clean data at d = 20, k = 5, m = 40 they take dist from the
-method of moments' 0.27 to 1e-4 (the rate is about 0.85 a step at these step sizes)."""
+method of moments' 0.3 to about 1e-4 (the rate is about 0.8 a step at these step sizes)."""
 
 BM_STEP = 0.5
 """The factored descent's step, as a fraction of the inverse curvature of each block (module docstring)."""
