@@ -203,23 +203,27 @@ ESTIMATORS: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
 """The baselines by name: method of moments, alternating minimisation, Burer–Monteiro descent."""
 
 
-SECONDS = {"mom": 1.5e-9, "altmin": 1e-9, "bm": 2e-9}
-"""Measured seconds per unit of each estimator's work (:func:`cost`), on this 2-core machine while shared."""
+SECONDS = {"mom": 2.2e-9, "altmin": 1.8e-9, "bm": 2.8e-9}
+"""Seconds per unit of work (:func:`cost`), measured by benchmarks/baselines.py at d = 100, k = 5, 10⁴ tasks
+of 100 samples on this 2-core machine while shared (load average about 7.5): the method of moments 22 s for
+N d² = 10¹⁰; alternating minimisation 96 s, 74 s past its method of moments, for
+N d² + 10(T k²d² + N d k + (dk)³) = 4.1·10¹⁰; the descent 45 s, 23 s past its method of moments, for
+40 · 2N d = 8·10⁹. Pessimistic on an idle machine (there the multithreaded products run many times faster),
+which suits their use: refusing runs that would take hours."""
 
 
 def cost(T: int, m: int, d: int, k: int) -> tuple[float, float]:
     """Estimated (peak bytes, seconds) of running the three estimators once on T tasks of m samples in R^d,
     besides the data themselves: the largest temporaries (M̂'s weighted copy of X, N d floats; alternating
-    minimisation's S_t, T d² floats; the (dk)² system) and the flops of module docstring (N d² for M̂ and
-    for the S_t, T k² d² per alternation, 4 N d k per descent step)."""
+    minimisation's S_t, T d² floats; the (dk)² system) and the work of the module docstring, at
+    :data:`SECONDS` a unit (each iterative method runs the method of moments first)."""
     N = T * m
     memory = 8.0 * (N * d + T * d * d + 3 * (d * k) ** 2 + 4 * N * k)
-    seconds = (
-        SECONDS["mom"] * 3 * N * d * d
-        + SECONDS["altmin"] * ALTMIN_ITERATIONS * (T * k * k * d * d + N * d * k + (d * k) ** 3)
-        + SECONDS["bm"] * BM_ITERATIONS * 4 * N * d * k
-    )
-    return memory, seconds
+    mom = SECONDS["mom"] * N * d * d
+    per_alternation = T * k * k * d * d + N * d * k + (d * k) ** 3
+    altmin = SECONDS["altmin"] * (N * d * d + ALTMIN_ITERATIONS * per_alternation)
+    bm = SECONDS["bm"] * BM_ITERATIONS * 2 * N * d
+    return memory, 3 * mom + altmin + bm
 
 
 def pooled_data(
