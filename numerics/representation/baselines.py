@@ -6,15 +6,16 @@ with B_* by :func:`~maml_theory.numerics.representation.distance.dist`. All thre
 and samples (array operations on the whole (T, m, d) block); the only Python loops are over iterations.
 
 - **Method of moments** (:func:`method_of_moments`; Tripuraneni, Jin & Jordan, *Provable meta-learning of
-  linear representations*, ICML 2021, Algorithm 1; the same estimator as in Duchi, Feldman, Hu & Talwar,
-  *Subspace recovery from heterogeneous data with non-isotropic noise*, NeurIPS 2022): B̂ = the top-k
-  eigenvectors of M̂ = (1/N) Σ_j y_j² x_jxⱼᵀ. For one task, E[y² x xᵀ] = (‖B_*θ‖² + σ²) I + 2B_*θθᵀB_*ᵀ
-  (Wick pairing of the four Gaussian factors; derived by the project's moment engine, claim
-  ``R.baselines.mom``), so averaged over heads E M̂ = (tr Λ + σ²) I + 2B_*ΛB_*ᵀ with Λ = E θθᵀ: its top-k
-  eigenspace is col(B_*) whenever Λ is positive definite. No iteration, no tuning.
+  linear representations*, ICML 2021, their method-of-moments estimator; the same estimator as in Duchi,
+  Feldman, Hu & Talwar, *Subspace recovery from heterogeneous data with non-isotropic noise*, NeurIPS 2022):
+  B̂ = the top-k eigenvectors of M̂ = (1/N) Σ_j y_j² x_jxⱼᵀ. For one task,
+  E[y² x xᵀ] = (‖B_*θ‖² + σ²) I + 2B_*θθᵀB_*ᵀ (Wick pairing of the four Gaussian factors; derived by the
+  project's moment engine, claim ``R.baselines.mom``), so averaged over heads
+  E M̂ = (tr Λ + σ²) I + 2B_*ΛB_*ᵀ with Λ = E θθᵀ: its top-k eigenspace is col(B_*) whenever Λ is positive
+  definite. No iteration, no tuning.
 - **Alternating minimisation** (:func:`alternating_minimisation`; Thekumparampil, Jain, Netrapalli & Oh,
-  *Sample efficient linear meta-learning by alternating minimization*, 2021, their MLLAM): start from the
-  method of moments' B̂ (the natural initialisation, used by that paper too), then :data:`ALTMIN_ITERATIONS`
+  *Sample efficient linear meta-learning by alternating minimization*, 2021): start from the method of
+  moments' B̂ (the natural initialisation: it is already close to col(B_*)), then :data:`ALTMIN_ITERATIONS`
   times: (1) per-task least-squares heads w_t = argmin_w ‖X_tBw − y_t‖² (the minimum-norm solution when
   m < k), (2) the least-squares representation B = argmin_B Σ_t ‖X_tBw_t − y_t‖², whose normal equations
   Σ_t S_tBw_tw_tᵀ = Σ_t c_tw_tᵀ (S_t = X_tᵀX_t, c_t = X_tᵀy_t) are the dk × dk linear system
@@ -23,7 +24,7 @@ and samples (array operations on the whole (T, m, d) block); the only Python loo
   spaces are those of the plain alternation). Cost: S_t once (N d² flops, T d² floats of memory), then per
   iteration T k² d² for H.
 - **Burer–Monteiro factored gradient descent** (:func:`factored_gradient_descent`; the factored non-convex
-  objective of Tripuraneni, Jin & Jordan 2021, §5): gradient descent on
+  multi-task least squares analysed by Tripuraneni, Jin & Jordan 2021): gradient descent on
   f(B, V) = (1/2N) Σ_t ‖√T·X_tBv_t − y_t‖² + (1/8)‖BᵀB − VᵀV‖_F², V (T × k) the heads scaled by 1/√T
   (w_t = √T·v_t, the scale at which the two factors of B Vᵀ are balanced), the second term the usual
   balancing regulariser. Start: the method of moments' B̂ with per-task least-squares heads W, rebalanced
