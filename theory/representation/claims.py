@@ -274,7 +274,7 @@ def _baselines() -> None:
             Provenance.DERIVED,
             "E over one sample x ~ N(0, I_d), z ~ N(0, σ²) of y² x xᵀ, y = xᵀB_*θ + z, averaged over the "
             "heads with second moment Λ = E θθᵀ: a multiple of I plus 2B_*ΛB_*ᵀ, so the top-k eigenvectors "
-            "of (1/N) Σ_j y_j² x_jxⱼᵀ estimate col(B_*) when Λ ≻ 0",
+            "of (1/N) Σ_j y_j² x_j x_jᵀ estimate col(B_*) when Λ is positive definite",
             _eq("E[y^2 x x^T]", STATED_MOM),
             prove=lambda: _proof(
                 [(baselines.mom_expectation().result, STATED_MOM)],
