@@ -7,9 +7,12 @@ parameter's allowed range.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 
 from maml_theory.numerics import validation as v
+from maml_theory.numerics.verification.engine import json_safe
 
 ARRAY_NAMES = ("B0", "w0", "B_star", "heads")
 """The arrays of ``dynamics --init FILE.npz``: parameters that come from a file rather than a flag."""
@@ -34,3 +37,10 @@ def count(name: str, text: str, low: int) -> int:
 def json_number(x: float) -> float | str:
     """JSON has no infinity: a parameter m = ∞ is written as the string "inf"."""
     return "inf" if math.isinf(x) else x
+
+
+def emit(result: dict, as_json: bool, table: Callable[[], str]) -> int:
+    """Print ``result`` as strict JSON (an inf or NaN left in it, a rate that overflows say, is written as a
+    string such as "-inf", as everywhere in this tool's JSON) or as the text ``table()``; exit code 0."""
+    print(json.dumps(json_safe(result), indent=2, allow_nan=False) if as_json else table())
+    return 0

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 # Importing the check modules registers every claim of the project with its numeric check.
 import maml_theory.numerics.landscape.checks
+import maml_theory.numerics.representation.baseline_checks
 import maml_theory.numerics.representation.checks  # noqa: F401
 from maml_theory.numerics.verification.checks import check_of
 from maml_theory.theory.claims import Claim, registered

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from maml_theory.numerics.landscape.instances import DegenerateInstance
 from maml_theory.numerics.validation import ParameterError
 from maml_theory.reports import (
+    baselines_command,
     derive_command,
     dynamics_command,
     figures_command,
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     landscape_command.add_parser(commands)
     dynamics_command.add_parser(commands)
     floor_command.add_parser(commands)
+    baselines_command.add_parser(commands)
     derive_command.add_parser(commands)
     figures_command.add_parser(commands)
     verify_command.add_parser(commands)

@@ -8,7 +8,6 @@ family of :mod:`maml_theory.theory.method`) and ``--width H`` the hidden layer's
 from __future__ import annotations
 
 import argparse
-import json
 import zipfile
 import zlib
 from pathlib import Path
@@ -19,8 +18,7 @@ import numpy as np
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.representation import dynamics as simulated
 from maml_theory.numerics.representation.instances import METHODS, Instance
-from maml_theory.numerics.verification.engine import json_safe
-from maml_theory.reports.arguments import ARRAY_NAMES, count, number
+from maml_theory.reports.arguments import ARRAY_NAMES, count, emit, number
 from maml_theory.theory.method import PRESETS, Method
 
 _DEFAULTS = Instance()
@@ -54,6 +52,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         metavar="S",
         help="inner steps S of the method's adaptation (>= 1; 0 only for nal) [default: 1, nal 0]",
     )
+    add_instance_arguments(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run)
+
+
+def add_instance_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of a spec R instance (read back by :func:`instance_from`), its seed and its runs: shared by
+    ``dynamics`` and ``baselines``."""
     for flag, field, text in _PARAMETERS:
         default = getattr(_DEFAULTS, field)
         p.add_argument(
@@ -78,8 +84,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "B_star (d×k, orthonormal columns), heads (n×k, the fixed task set), d, k, H, n defaulting to "
         "their shapes [default: theory]",
     )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=run)
 
 
 def load_arrays(path: str) -> dict[str, np.ndarray]:
@@ -215,11 +219,7 @@ def result(given: Inputs) -> dict:
 def run(args: argparse.Namespace) -> int:
     given = inputs(args)
     out = result(given)
-    # JSON has no inf or NaN (the curves carry null for them already): any other such number, a predicted
-    # rate that overflows say, is written as a string ("-inf"), as everywhere in this tool's JSON.
-    text = json.dumps(json_safe(out), indent=2, allow_nan=False) if args.json else table(given.inst, out)
-    print(text)
-    return 0
+    return emit(out, args.json, lambda: table(given.inst, out))
 
 
 def _fmt(x: float | None) -> str:

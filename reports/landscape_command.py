@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 from typing import NamedTuple
 
@@ -18,8 +17,7 @@ import numpy as np
 from maml_theory.numerics import validation as v
 from maml_theory.numerics.landscape.instances import EasyHard
 from maml_theory.numerics.landscape.montecarlo import EXCESS_RANGE, adapted_excess, cost
-from maml_theory.numerics.verification.engine import json_safe
-from maml_theory.reports.arguments import count, json_number, number
+from maml_theory.reports.arguments import count, emit, json_number, number
 
 # flag, field, help
 _PARAMETERS = (
@@ -182,8 +180,7 @@ def run(args: argparse.Namespace) -> int:
     result_ = result(inputs(args))
     # A z-score is infinite where a small sample's standard error is 0 (--mc 2, both tasks of one
     # deterministic type): JSON has no inf, so it is written as a string ("inf"), as everywhere in this tool.
-    print(json.dumps(json_safe(result_), indent=2, allow_nan=False) if args.json else table(result_))
-    return 0
+    return emit(result_, args.json, lambda: table(result_))
 
 
 def _ceiling_setting(r: dict) -> str:

@@ -308,6 +308,7 @@ def builtin() -> None:
     """Register both specs' claims and bind their checks (imported here, not at the top: building the claims
     takes sympy a few seconds, which the other commands should not pay)."""
     import maml_theory.numerics.landscape.checks
+    import maml_theory.numerics.representation.baseline_checks
     import maml_theory.numerics.representation.checks  # noqa: F401
 
 

@@ -213,6 +213,12 @@ FLOOR: Spec = {
     "--json": None,
 }
 
+# baselines: dynamics' instance flags (sizes small or absurd) with --budgets lists, valid or not.
+BASELINES: Spec = {
+    flag: values for flag, values in DYNAMICS.items() if flag not in ("--method", "--inner-steps")
+}
+BASELINES["--budgets"] = (("2,4", "10", "4,8,20", "20,10", "3,3", "0"), ("9223372036854775808", "1,1e308"))
+
 # derive: the cheap subjects run (the others take sympy up to a minute: drawn poisoned).
 CHEAP_SUBJECTS = ("nal", "anil")
 DERIVE: Spec = {"--latex": None}
@@ -370,6 +376,7 @@ LINES = {
     "dynamics": command_line("dynamics", DYNAMICS, required=("--method",)),
     # The defaults (T = 400, 10 runs, d = n = 20) take seconds: the sizes are always drawn.
     "floor": command_line("floor", FLOOR, required=("--T", "--runs", "--d", "--n")),
+    "baselines": command_line("baselines", BASELINES, required=("--budgets",)),
     "derive": derive_lines(),
     "figures": figures_lines(),
     "verify": verify_lines(),
@@ -524,6 +531,14 @@ def test_dynamics_keeps_the_contract(argv, capsys, files, warm):
 @_FUZZ
 @given(argv=LINES["floor"])
 def test_floor_keeps_the_contract(argv, capsys, files, warm):
+    check(argv, capsys, files)
+
+
+@_FUZZ
+@given(argv=LINES["baselines"])
+@example(argv=["baselines", "--m-in", "2", "--m-out", "2", "--n", "1", "--T", "5", "--budgets", "4,8,20"])
+@example(argv=["baselines", "--m-in", "1", "--m-out", "1", "--mu", "0", "--sigma", "0", "--budgets", "2,4"])
+def test_baselines_keeps_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 
 

@@ -33,6 +33,7 @@ ROUTES = (
     "numerics.representation.distance",
     "numerics.representation.dynamics",
     "numerics.representation.floor",
+    "numerics.representation.baselines",
 )
 
 

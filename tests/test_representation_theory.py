@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import maml_theory.numerics.representation.baseline_checks  # registers R.route.mom
 import maml_theory.numerics.representation.checks  # noqa: F401  (registers the route claims too)
 from maml_theory.numerics.representation import closed_form
 from maml_theory.theory import matrix_algebra as ma
@@ -27,6 +28,7 @@ def test_every_spec_r_claim_is_registered_once():
 
 NUMERIC = {"R.contraction", "R.rate"}  # checked on simulator output below
 ROUTES = {f"R.route.{m}" for m in ("anil", "fo-anil", "maml", "fo-maml", "nal")}  # simulator = oracle
+ROUTES |= {"R.route.mom"}  # the method of moments' derived expectation = its Monte Carlo
 # §5's theorem and §8's floor bound, checked by verify.
 RECONSTRUCTED = {
     f"R.{c}.{m}" for c in ("theorem", "floor.bound") for m in ("anil", "fo-anil", "maml", "fo-maml")

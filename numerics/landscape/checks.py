@@ -32,15 +32,21 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.optimize
-import sympy as sp
 
 import maml_theory.theory.landscape.claims  # noqa: F401  (registers the claims bound here)
 from maml_theory.numerics.landscape import closed_form, oracle
 from maml_theory.numerics.landscape.instances import EasyHard, Mixture, TaskType
-from maml_theory.numerics.landscape.montecarlo import Z, adapted_excess
-from maml_theory.numerics.verification.checks import Check, Inadmissible, bind, claim, residual_claim
+from maml_theory.numerics.landscape.montecarlo import adapted_excess
+from maml_theory.numerics.verification.checks import (
+    Check,
+    Inadmissible,
+    bind,
+    claim,
+    residual_claim,
+    zscore_claim,
+)
 from maml_theory.numerics.verification.space import Param, Space
-from maml_theory.theory.claims import Claim, Provenance, register, registered
+from maml_theory.theory.claims import register, registered
 
 EASY_HARD = Space(
     (
@@ -308,15 +314,12 @@ def _register_routes() -> None:
         ORACLE,
         oracle_residual,
     )
-    z = sp.Symbol("z", nonnegative=True)
-    route = Claim(
+    route = zscore_claim(
         "L.route.montecarlo",
         "The closed-form excesses are the Monte Carlo's",
         "spec L §4 (two independent routes to E_m)",
-        Provenance.DERIVED,
         f"z: the larger |Monte Carlo − closed form| / SE of E_m(w_MAML) and E_m(w_NAL), {ROUTE_TASKS} tasks "
         "with fresh batches from the instance's seed",
-        sp.Le(z, int(Z)),
     )
     register(route)
     bind(Check(route, ROUTE, montecarlo_score, search_budget=0))

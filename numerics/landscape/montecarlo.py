@@ -129,7 +129,8 @@ class ExcessEstimate:
 
 Z = 6.0
 """Standard errors a Monte Carlo mean may stray from its exact value: the project's one Monte Carlo band (the
-route claim L.route.montecarlo and the tests, through tests/tolerances.py)."""
+route claims L.route.montecarlo and R.route.mom, through verification.checks.zscore_claim, and the tests,
+through tests/tolerances.py)."""
 
 
 def sd_relative_error(kurtosis: float | np.ndarray, n: int) -> float | np.ndarray:

@@ -174,6 +174,18 @@ def _curve(values: np.ndarray) -> list | dict:
     a value that is not finite: after divergence, or a rank-deficient iterate)."""
     if values.shape[0] == 1:
         return [_float(x) for x in values[0]]
+    q = quantiles(values)
+    return {
+        "median": [_float(x) for x in q[0]],
+        "p10": [_float(x) for x in q[1]],
+        "p90": [_float(x) for x in q[2]],
+    }
+
+
+def quantiles(values: np.ndarray) -> np.ndarray:
+    """The median and the 10th and 90th percentiles over the runs (axis 0) of ``values`` (R, …), shape (3, …),
+    linearly interpolated; +∞ (a diverged run) counts as the largest value and NaN (a rank-deficient
+    iterate) is left out; NaN where every run is NaN."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN step (every run diverged): null
         q = np.nanpercentile(values, [50, 10, 90], axis=0)
@@ -181,12 +193,7 @@ def _curve(values: np.ndarray) -> list | dict:
         # the value is a when both neighbours are one element (t = 0) and ∞ otherwise.
         lower = np.nanpercentile(values, [50, 10, 90], axis=0, method="lower")
         higher = np.nanpercentile(values, [50, 10, 90], axis=0, method="higher")
-        q = np.where(np.isnan(q) & ~np.isnan(lower), np.where(lower == higher, lower, np.inf), q)
-    return {
-        "median": [_float(x) for x in q[0]],
-        "p10": [_float(x) for x in q[1]],
-        "p90": [_float(x) for x in q[2]],
-    }
+        return np.where(np.isnan(q) & ~np.isnan(lower), np.where(lower == higher, lower, np.inf), q)
 
 
 def _float(x: float) -> float | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from maml_theory.numerics.landscape.montecarlo import Z
 from maml_theory.numerics.verification.space import Space
 from maml_theory.theory.claims import Claim, Provenance, register
 
@@ -81,6 +82,15 @@ def claim(
     register(claim)
     bind(Check(claim, space, observe, dict(boundary or {})))
     return claim
+
+
+def zscore_claim(claim_id: str, title: str, source: str, note: str) -> Claim:
+    """A Monte Carlo route claim: a closed form and a Monte Carlo of the same quantity agree, ``z`` (the
+    largest |Monte Carlo − closed form| over its standard error, which the observer computes) ≤ Z = 6
+    (:data:`maml_theory.numerics.landscape.montecarlo.Z`). Bind it with ``search_budget=0``: a search for
+    the worst z would only find the largest of many noise draws."""
+    z = sp.Symbol("z", nonnegative=True)
+    return Claim(claim_id, title, source, Provenance.DERIVED, note, sp.Le(z, int(Z)))
 
 
 def residual_claim(claim_id: str, title: str, source: str, note: str) -> Claim:

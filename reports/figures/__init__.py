@@ -32,6 +32,7 @@ FIGURES: dict[str, str] = {
     "l-clusters": "clusters",
     "l-gain-vs-m": "gain_vs_samples",
     "l-gain-vs-alpha-train": "gain_vs_alpha_train",
+    "r-baselines": "sample_cost",
 }
 """Figure name → its module in this package, imported when the figure is drawn (the modules import the
 theories, seconds of sympy that a command drawing one figure, or none, should not pay for); the config of a

@@ -22,9 +22,31 @@ METHOD_LABELS = {
     "maml": "exact MAML",
     "fo-maml": "FO-MAML",
     "nal": "NAL",
+    "mom": "method of moments",
+    "altmin": "alternating min.",
+    "bm": "Burer-Monteiro GD",
 }
-METHOD_COLOURS = {"anil": "C0", "fo-anil": "C1", "maml": "C2", "fo-maml": "C3", "nal": "C7"}
-METHOD_LINES = {"anil": "-", "fo-anil": "--", "maml": ":", "fo-maml": "-.", "nal": "-"}
+"""The meta-learners of spec R §2 and the baselines of numerics/representation/baselines.py."""
+METHOD_COLOURS = {
+    "anil": "C0",
+    "fo-anil": "C1",
+    "maml": "C2",
+    "fo-maml": "C3",
+    "nal": "C7",
+    "mom": "C4",
+    "altmin": "C5",
+    "bm": "C6",
+}
+METHOD_LINES = {
+    "anil": "-",
+    "fo-anil": "--",
+    "maml": ":",
+    "fo-maml": "-.",
+    "nal": "-",
+    "mom": "-",
+    "altmin": "--",
+    "bm": ":",
+}
 """Line styles as well as colours: in the theory's regime (w ≈ 0) several methods trace the same curve."""
 
 

@@ -12,7 +12,7 @@ import sympy as sp
 from maml_theory.theory import matrix_algebra as ma
 from maml_theory.theory import matrix_forms as mf
 from maml_theory.theory.claims import Claim, Proof, Provenance, register
-from maml_theory.theory.representation import finite_sample, losses, structure, updates
+from maml_theory.theory.representation import baselines, finite_sample, losses, structure, updates
 from maml_theory.theory.representation import model as R
 from maml_theory.theory.representation.model import TaskMean
 
@@ -113,6 +113,7 @@ def _register_all() -> None:
     _rates()
     _register_theorem()
     _scale()
+    _baselines()
 
 
 def _updates() -> None:
@@ -305,16 +306,40 @@ def _floor_bound() -> None:
                 f"{updates.TITLES[method]}: the finite-sample floor (reconstructed)",
                 "spec R §8 (the papers' finite-sample floor; constants and exponents reconstructed)",
                 Provenance.RECONSTRUCTED,
-                "fresh tasks (heads N(0, I_k), so E‖θ‖² = k) and fresh samples every round, label noise σ, the "
-                "theory's start, α = 1/2; dist_∞: the median over runs of the mean "
-                "of dist(B_t, B_*) over the last quarter of the run, once it has settled; the constant C and "
-                "the form of σ̃ are guesses",
+                "fresh tasks (heads N(0, I_k), so E‖θ‖² = k) and fresh samples every round, label noise "
+                "σ, the theory's start, α = 1/2; dist_∞: the median over runs of the mean of dist(B_t, B_*) "
+                "over the last quarter of the run, once it has settled; the constant C and the form of σ̃ "
+                "are guesses",
                 sp.Le(dist_inf, sp.Mul(FLOOR_CONSTANT, rate, sigma_tilde, evaluate=False)),
                 uncertain=(sp.Le(b, FLOOR_STEP),),
                 where=((sigma_tilde, sp.sqrt(sigma**2 + k)),),
                 scale=0.0,  # floors are small numbers: judged relative to the bound however small
             )
         )
+
+
+# The method of moments' matrix, as the baselines' docstrings state it.
+STATED_MOM = (sp.Trace(R.Lam) + losses.sigma**2) * Id + 2 * M
+
+
+def _baselines() -> None:
+    """The expectation that makes the method of moments consistent (spec R's baselines)."""
+    register(
+        Claim(
+            "R.baselines.mom",
+            "Method of moments: the expected matrix has col(B_*) as its top-k eigenspace",
+            "spec R §1 model; the estimator of Tripuraneni, Jin & Jordan (2021)",
+            Provenance.DERIVED,
+            "E over one sample x ~ N(0, I_d), z ~ N(0, σ²) of y² x xᵀ, y = xᵀB_*θ + z, averaged over the "
+            "heads with second moment Λ = E θθᵀ: a multiple of I plus 2B_*ΛB_*ᵀ, so the top-k eigenvectors "
+            "of (1/N) Σ_j y_j² x_j x_jᵀ estimate col(B_*) when Λ is positive definite",
+            _eq("E[y^2 x x^T]", STATED_MOM),
+            prove=lambda: _proof(
+                [(baselines.mom_expectation().result, STATED_MOM)],
+                "derived expectation (moment engine) against the stated one, general d, k",
+            ),
+        )
+    )
 
 
 def _rates() -> None:
