@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from maml_theory.numerics import validation as v
 from maml_theory.numerics.representation import baselines
 from maml_theory.numerics.representation.instances import Instance
 from maml_theory.reports.arguments import count, emit, number
@@ -36,6 +37,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     arrays = None if args.init in ("theory", "random") else load_arrays(args.init)
     inst = instance_from(args, arrays)
+    if inst.width != inst.k:
+        # The baselines estimate a d×k B̂: the comparison is on the k-wide model.
+        raise v.ParameterError("width", f"k = {inst.k} (the baselines estimate a d×k B̂)", args.width)
     result = baselines.compare(
         inst,
         [number(b.strip()) for b in args.budgets.split(",")],
