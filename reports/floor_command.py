@@ -78,24 +78,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", default="10", metavar="R", help="runs per grid point (>= 2) [default: 10]")
     p.add_argument("--seed", default="0", metavar="S", help="seed [default: 0]")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument(
-        "--save", action="store_true", help=f"also save the result for the report ({results.path('floor')})"
-    )
+    results.add_save_flag(p, "floor")
     p.set_defaults(run=run)
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    """The arguments of ``maml-theory floor ARGV`` (defaults filled in)."""
-    parser = argparse.ArgumentParser(prog="maml-theory")
-    add_parser(parser.add_subparsers())
-    return parser.parse_args(["floor", *argv])
-
-
-def command_line(args: argparse.Namespace) -> list[str]:
-    """Every setting of ``args`` as arguments: the full configuration a saved result was made with."""
-    flags = [("--methods", "methods"), *((f, d) for f, d, _, _ in (*_GRID, *_FIXED))]
-    flags += [("--init", "init"), ("--runs", "runs"), ("--seed", "seed")]
-    return ["floor", *(x for flag, dest in flags for x in (flag, str(getattr(args, dest))))]
 
 
 def _methods(text: str) -> list[str]:
@@ -199,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     result = compute(args, Progress("floor"))
     print(json.dumps(result, indent=2, allow_nan=False) if args.json else table(result))
     if args.save and not result.get("interrupted"):
-        results.save("floor", result, command_line(args))
+        results.save("floor", result, results.command_line("floor", add_parser, args))
     return 130 if result.get("interrupted") else 0
 
 

@@ -18,10 +18,13 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from maml_theory.numerics.verification import engine
-from maml_theory.reports import derive_command, figures, floor_command, verify_command
+from maml_theory.reports import baselines_command, derive_command, figures, floor_command, verify_command
 from maml_theory.reports import results as saved
+from maml_theory.reports.figures.common import METHOD_LABELS
 from maml_theory.theory import tex
 from maml_theory.theory.claims import registered
 from maml_theory.theory.derivation import Derivation
@@ -209,6 +212,21 @@ def _num(x: float | None, digits: int = 4) -> str:
     return "--" if x is None else f"{x:.{digits}f}"
 
 
+def _quick(name: str, command: ModuleType) -> dict[str, Any]:
+    """A record like a saved one (:mod:`maml_theory.reports.results`) of the command's quick configuration
+    (its ``QUICK`` arguments), computed now (``saved`` None)."""
+    args = saved.parse(name, command.add_parser, command.QUICK)
+    line = saved.command_line(name, command.add_parser, args)
+    return {"command": "maml-theory " + " ".join(line), "saved": None, "result": command.compute(args)}
+
+
+def _source(record: dict[str, Any]) -> str:
+    """Which result a section shows: saved (by which command, when) or computed for this report."""
+    if record["saved"] is None:
+        return f"the quick configuration, computed for this report: {record['command']}"
+    return f"saved by {record['command']} on {record['saved']}"
+
+
 def _exponent(fit: dict, name: str) -> str:
     """A fitted exponent with its interval, or -- for a factor that did not vary."""
     if name not in fit["exponents"]:
@@ -221,18 +239,9 @@ def _floor_section(quick: bool) -> str:
     """The finite-sample floor: the saved ``maml-theory floor --save`` result, else its quick grid."""
     record = None if quick else saved.load("floor")
     if record is None:
-        args = floor_command.parse(list(floor_command.QUICK))
-        record = {
-            "command": "maml-theory " + " ".join(floor_command.command_line(args)),
-            "saved": None,
-            "result": floor_command.compute(args),
-        }
+        record = _quick("floor", floor_command)
     r = record["result"]
-    source = (
-        f"the quick grid, computed for this report: {record['command']}"
-        if record["saved"] is None
-        else f"saved by {record['command']} on {record['saved']}"
-    )
+    source = _source(record)
     intro = tex.text(
         "With label noise and fresh samples every round, dist(B_t, B_*) falls linearly and then fluctuates "
         "around a floor. Claims R.floor.unbiased.* (above) prove that at a point of the truth's span the "
@@ -287,6 +296,37 @@ def _floor_section(quick: bool) -> str:
         "the reconstructed bound dist_∞ ≤ C(√(kd/(n·m_out)) + √(k/m_in))·σ̃ suggests where one term dominates:"
     )
     return _section("Finite samples: the floor", f"{intro}\n\n{fitted}\n\n{fits}\n\n{points}")
+
+
+def _baselines_section(quick: bool) -> str:
+    """The baselines against the meta-learners: the saved ``maml-theory baselines --save`` result, else its
+    quick configuration."""
+    record = (None if quick else saved.load("baselines")) or _quick("baselines", baselines_command)
+    r = record["result"]
+    intro = tex.text(
+        "The estimators a practitioner would use instead of meta-learning, on the same sampled data: the "
+        "method of moments (its expectation is claim R.baselines.mom), alternating minimisation and "
+        f"Burer–Monteiro descent. Median dist(B̂, B_*) over {r['runs']} runs against the total samples used "
+        "(a budget pays for whole rounds of n(m_in + m_out) samples; the meta-learners take one outer step "
+        "per round), and the samples each needs to reach 0.1 and 0.01 (a dash where no budget does). "
+        f"Results: {_source(record)}."
+    )
+    head = ["method", *(str(b) for b in r["budgets"]), "to 0.1", "to 0.01"]
+    rows = []
+    for name, entry in r["methods"].items():
+        cells = [METHOD_LABELS[name]]
+        cells += [baselines_command.dist_text(p["dist_median"]) for p in entry["dist"]]
+        cells += [baselines_command.count_text(entry[f"samples_to_{t}"]) for t in ("0.1", "0.01")]
+        rows.append(" & ".join(tex.text(c) for c in cells) + r" \\")
+    columns = "l" + "r" * (len(head) - 1)
+    table = (
+        f"{{\\small\\begin{{tabular}}{{{columns}}}\n\\toprule\n"
+        + " & ".join(tex.text(h) for h in head)
+        + " \\\\\n\\midrule\n"
+        + "\n".join(rows)
+        + "\n\\bottomrule\n\\end{tabular}}"
+    )
+    return _section("Finite samples: the baselines", f"{intro}\n\n{table}")
 
 
 def _figures_section(results: list[figures.FigureResult]) -> str:
@@ -350,6 +390,8 @@ def write(out: Path, *, quick: bool = False, seed: int = 0, progress: Callable[[
     derivation_text = _derivation_section(quick, {v.id: v for v in verdicts})
     progress("measuring the finite-sample floor")
     floor_text = _floor_section(quick)
+    progress("comparing with the baselines")
+    baselines_text = _baselines_section(quick)
     progress("drawing the figures")
     results = figures.build(None, out / FIGURES_FOLDER, quick=quick)
     body = [
@@ -359,11 +401,12 @@ def write(out: Path, *, quick: bool = False, seed: int = 0, progress: Callable[[
         derivation_text,
         _claims_section(verdicts, quick),
         floor_text,
+        baselines_text,
         _figures_section(results),
     ]
     if skipped:
         names = ", ".join(_tt(c).replace(".", r".\allowbreak{}") for c in skipped)
-        body.insert(-3, tex.text("Not run in the quick report (minute-long proofs): ") + names + ".")
+        body.insert(-4, tex.text("Not run in the quick report (minute-long proofs): ") + names + ".")
     document = PREAMBLE + "\\begin{document}\n\\maketitle\n\\tableofcontents\n" + "\n".join(body)
     path = out / "report.tex"
     path.write_text(document + "\\end{document}\n")

@@ -8,14 +8,49 @@ report then runs the experiment's quick configuration instead, saying which it s
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+AddParser = Callable[[argparse._SubParsersAction], None]
+
 FOLDER = Path("reports/build/results")
+
+
+def _parsers(command: str, add_parser: AddParser) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    parser = argparse.ArgumentParser(prog="maml-theory")
+    commands = parser.add_subparsers()
+    add_parser(commands)
+    return parser, commands.choices[command]
+
+
+def parse(command: str, add_parser: AddParser, argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments of ``maml-theory COMMAND ARGV`` (defaults filled in), from the command's own parser."""
+    return _parsers(command, add_parser)[0].parse_args([command, *argv])
+
+
+def command_line(command: str, add_parser: AddParser, args: argparse.Namespace) -> list[str]:
+    """Every option of ``args`` written out (defaults included, --json and --save left out): the full
+    configuration a saved result was made with."""
+    out = [command]
+    for action in _parsers(command, add_parser)[1]._actions:
+        if not action.option_strings or action.dest in ("help", "json", "save"):
+            continue
+        value = getattr(args, action.dest)
+        if isinstance(action, argparse._StoreTrueAction):
+            out += [action.option_strings[0]] if value else []
+        elif value is not None:
+            out += [action.option_strings[0], str(value)]
+    return out
+
+
+def add_save_flag(p: argparse.ArgumentParser, name: str) -> None:
+    """``--save``: also keep the result where the report finds it."""
+    p.add_argument("--save", action="store_true", help=f"also save the result for the report ({path(name)})")
 
 
 def path(name: str) -> Path:

@@ -336,3 +336,14 @@ def test_sizes_that_cannot_fit_are_refused_with_the_number(capsys):
     assert main(["baselines", *argv, "--T", "100000", "--budgets", "1000000000"]) == 2
     err = capsys.readouterr().err
     assert "--budgets must be at most" in err and "GiB of memory" in err and err.count("\n") == 1
+
+
+def test_fewer_tasks_than_k_still_give_a_d_by_k_estimate():
+    # Two tasks' heads span two of k = 3 directions: the factored descent's third column keeps the method of
+    # moments' direction (it used to return d×2, which dist refused).
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((2, 4, 20)), rng.standard_normal((2, 4))
+    for name, estimate in bl.ESTIMATORS.items():
+        B = estimate(X, y, 3)
+        assert B.shape == (20, 3), name
+        np.testing.assert_allclose(B.T @ B, np.eye(3), atol=1e-12)

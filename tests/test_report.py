@@ -25,6 +25,7 @@ SECTIONS = (
     "Spec R: representation learning",
     "Derivations",
     "Finite samples: the floor",
+    "Finite samples: the baselines",
 )
 
 
@@ -182,4 +183,14 @@ def test_the_floor_section_shows_a_saved_result_and_says_which(tmp_path, monkeyp
     assert "saved by maml-theory floor --methods fo-anil --d 6,8" in section
     assert "on 20" in section  # the date it was saved
     # The quick report never reads a saved result: it runs its own grid and says so.
-    assert "the quick grid, computed for this report" in report._floor_section(quick=True)
+    assert "the quick configuration, computed for this report" in report._floor_section(quick=True)
+
+
+def test_the_baselines_section_shows_a_saved_result_and_says_which(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["baselines", "--m-in", "2", "--m-out", "2", "--n", "2", "--T", "3", "--budgets", "8,24", "--save"]
+    assert main(argv) == 0
+    section = report._baselines_section(quick=False)
+    assert "saved by maml-theory baselines --d None" not in section  # defaults are written as values
+    assert "saved by maml-theory baselines" in section and "--budgets 8,24" in section
+    assert section.count(r"\\") >= 8  # a row per method (seven) and the header

@@ -170,9 +170,14 @@ def factored_gradient_descent(X: np.ndarray, y: np.ndarray, k: int) -> np.ndarra
     B = method_of_moments(X, y, k)
     XB = X @ B
     W = _heads(XB, y)
-    P, s, Rt = np.linalg.svd(W / math.sqrt(T), full_matrices=False)
-    B = (B @ Rt.T) * np.sqrt(s)
-    W = P * np.sqrt(s) * math.sqrt(T)
+    # Full Rᵀ (k×k) and s padded with zeros: with fewer tasks than k (T < k) the heads span T directions only,
+    # and the factors' other columns are 0; they stay 0 under the descent (every gradient term of such a
+    # column carries it), and at the end they take the method of moments' directions.
+    P, s, Rt = np.linalg.svd(W / math.sqrt(T), full_matrices=True)
+    s = np.concatenate([s, np.zeros(k - s.size)])
+    start = B @ Rt.T
+    B = start * np.sqrt(s)
+    W = np.concatenate([P[:, : min(T, k)], np.zeros((T, k - min(T, k)))], axis=1) * np.sqrt(s) * math.sqrt(T)
     s1 = float(s[0])
     if not s1 > 0.0:  # every head is zero: y carries no signal in col(B̂), and MoM's B̂ is all there is
         return _orthonormal(B)
@@ -193,6 +198,7 @@ def factored_gradient_descent(X: np.ndarray, y: np.ndarray, k: int) -> np.ndarra
         size = max(float(np.linalg.norm(B)), float(np.linalg.norm(W)) / math.sqrt(T))
         if not size <= limit:  # NaN compares False
             raise Diverged(it)
+    B[:, s == 0.0] = start[:, s == 0.0]
     return _orthonormal(B)
 
 
