@@ -53,6 +53,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="inner steps S of the method's adaptation (>= 1; 0 only for nal) [default: 1, nal 0]",
     )
     add_instance_arguments(p)
+    p.add_argument(
+        "--expected",
+        action="store_true",
+        help="instead of a run: one expected finite-sample step from the derived closed form, at the point "
+        "and task set of --init FILE.npz, with --m-in and --m-out (one inner step, width k)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
 
@@ -216,10 +222,69 @@ def result(given: Inputs) -> dict:
     return out
 
 
+def expected_step(given: Inputs) -> dict:
+    """One expected outer step (B⁺, w⁺) = (B_0, w_0) − β·(E[G_B], E[G_w]) at the ``--init`` file's point and
+    task set, the expectation over the round's inner (m_in) and outer (m_out) batches taken from the derived
+    closed form (claims ``R.expected.*``; it does not depend on m_out). ParameterError, before any sympy work,
+    without finite samples or for a method the closed forms do not cover (s ≠ 1, h ≠ k)."""
+    inst, arrays = given.inst, given.arrays
+    if not inst.finite:
+        allowed = "an integer >= 1 with --expected (the expectation is over finite batches; with --m-out)"
+        raise v.ParameterError("m_in", allowed, None)
+    if given.method.inner_steps != 1:
+        raise v.ParameterError(
+            "inner_steps",
+            "1 with --expected (the expected updates are derived for one inner step)",
+            given.method.inner_steps,
+        )
+    if inst.width != inst.k:
+        raise v.ParameterError(
+            "width", f"k = {inst.k} with --expected (the expected updates are derived for B d×k)", inst.width
+        )
+    # Imported here: compiling the expected update takes sympy seconds (exact MAML's about twenty).
+    from maml_theory.numerics.representation import closed_form
+
+    B0, w0 = (np.asarray(arrays[name], dtype=np.float64) for name in ("B0", "w0"))
+    G_B, G_w = closed_form.update(
+        given.method.name,
+        B0,
+        w0,
+        np.asarray(arrays["B_star"], dtype=np.float64),
+        np.asarray(arrays["heads"], dtype=np.float64),
+        inst.alpha,
+        sigma=inst.sigma,
+        m_in=inst.m_in,
+    )
+    return {
+        "method": given.method.name,
+        "m_in": inst.m_in,
+        "m_out": inst.m_out,
+        "B_next": (B0 - inst.beta * G_B).tolist(),
+        "w_next": (w0 - inst.beta * G_w).tolist(),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     given = inputs(args)
+    if args.expected:
+        if given.arrays is None:
+            allowed = "a FILE.npz with --expected: the point B0, w0 and the task set to step from"
+            raise v.ParameterError("init", allowed, args.init)
+        out = expected_step(given)
+        return emit(out, args.json, lambda: _expected_table(given.inst, out))
     out = result(given)
     return emit(out, args.json, lambda: table(given.inst, out))
+
+
+def _expected_table(inst: Instance, r: dict) -> str:
+    lines = [
+        f"Spec R: {r['method']}, one expected step over batches of m_in = {r['m_in']}, m_out = {r['m_out']} "
+        f"(α={inst.alpha:g} β={inst.beta:g} σ={inst.sigma:g}; the --init file's point and {inst.n} tasks)",
+        "B_next =",
+        *("  " + " ".join(f"{x:+.6e}" for x in row) for row in r["B_next"]),
+        "w_next = " + " ".join(f"{x:+.6e}" for x in r["w_next"]),
+    ]
+    return "\n".join(lines)
 
 
 def _fmt(x: float | None) -> str:

@@ -48,9 +48,10 @@ from maml_theory.reports.arguments import number
 COMMANDS = {"landscape": landscape_command, "dynamics": dynamics_command}
 """The commands a sweep runs: each has ``inputs(args)`` (validation, no work) and ``result(inputs)``."""
 
-NOT_SWEPT = ("json", "seed", "runs", "help")
-"""Flags that are not a sweep's parameters: the output format, the seed (``seeds`` gives it) and ``runs``
-(the seeds are a sweep's repetitions, so that every row is one run)."""
+NOT_SWEPT = ("json", "seed", "runs", "help", "expected")
+"""Flags that are not a sweep's parameters: the output format, the seed (``seeds`` gives it), ``runs`` (the
+seeds are a sweep's repetitions, so that every row is one run) and ``dynamics --expected`` (one closed-form
+step at a given point, not a run)."""
 
 KEYS = ("command", "fixed", "grid", "seeds", "plot", "log")
 MAX_TASKS = 1_000_000
