@@ -349,9 +349,18 @@ def _many_samples(expr: sp.Basic) -> sp.Basic:
     for c, fs in mf.terms(expr, SYM):
         small = sp.cancel(sp.together(c.subs({losses.m_in: 1 / kappa, losses.m_out: 1 / kappa})))
         out.append(
-            (sp.limit(small, kappa, 0), [_many_samples(f) if isinstance(f, TaskMean) else f for f in fs])
+            (_limit_at_zero(small, kappa), [_many_samples(f) if isinstance(f, TaskMean) else f for f in fs])
         )
     return mf.rebuild(out, expr.shape)
+
+
+def _limit_at_zero(f: sp.Expr, kappa: sp.Symbol) -> sp.Expr:
+    """lim_{κ→0} of a rational function of κ: the ratio of the lowest-order coefficients of its numerator and
+    denominator, 0 if the numerator's order is higher (sympy's general limit: seconds per coefficient)."""
+    (a, ca), (b, cb) = (sp.Poly(p, kappa).terms()[-1] for p in sp.fraction(f))
+    if a < b:  # it grows without bound: sympy says how
+        return sp.limit(f, kappa, 0)
+    return sp.cancel(ca / cb) if a == b else sp.Integer(0)
 
 
 # Every method's expected update is derived at general w (exact MAML's in well under a minute since the moment
