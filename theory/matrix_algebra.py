@@ -33,6 +33,7 @@ check this on random instances), and there False does mean e ≠ 0.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -74,7 +75,13 @@ def _has_matrix(e: sp.Basic) -> bool:
 
 def _key(word: Iterable[sp.Basic]) -> tuple:
     """A total order on words: by printed form, then by the full structure as a tie-break."""
-    return tuple((str(f), sp.srepr(f)) for f in word)
+    return tuple(_leaf_key(f) for f in word)
+
+
+@functools.cache
+def _leaf_key(leaf: sp.Basic) -> tuple[str, str]:
+    # Printing is the costly part of canonicalisation; the same few leaves recur in every term.
+    return str(leaf), sp.srepr(leaf)
 
 
 def _runs(word: Word) -> list[sp.MatrixExpr]:
@@ -101,6 +108,7 @@ class Terms:
     def __init__(self, symmetric: Iterable[sp.Basic] = ()):
         self.symmetric = frozenset(symmetric)
         self._sym_memo: dict[sp.Basic, bool] = {}
+        self._transposed: dict[sp.Basic, sp.Basic] = {}
 
     def is_symmetric(self, leaf: sp.Basic) -> bool:
         """Lᵀ = L: declared, an identity, 1×1, or the inverse of a provably symmetric matrix."""
@@ -114,9 +122,12 @@ class Terms:
         return False
 
     def transpose(self, leaf: sp.Basic) -> sp.Basic:
-        if isinstance(leaf, sp.Transpose):
-            return leaf.arg
-        return leaf if self.is_symmetric(leaf) else sp.Transpose(leaf)
+        if leaf not in self._transposed:  # (memoised: canonical forms transpose the same leaves many times)
+            if isinstance(leaf, sp.Transpose):
+                self._transposed[leaf] = leaf.arg
+            else:
+                self._transposed[leaf] = leaf if self.is_symmetric(leaf) else sp.Transpose(leaf)
+        return self._transposed[leaf]
 
     def matrix(self, m: sp.MatrixExpr) -> list[Term]:
         if isinstance(m, sp.ZeroMatrix):
@@ -202,11 +213,17 @@ def _split(word: Word) -> list[Word]:
     """Cut a word after every factor with one column: the pieces are joined by outer products."""
     pieces, start = [], 0
     for i, f in enumerate(word):
-        if f.shape[1] == 1 and i < len(word) - 1:
+        if _column(f) and i < len(word) - 1:
             pieces.append(word[start : i + 1])
             start = i + 1
     pieces.append(word[start:])
     return pieces
+
+
+@functools.cache
+def _column(leaf: sp.Basic) -> bool:
+    """The leaf has one column (comparing sympy dimensions is slow, and the same leaves recur)."""
+    return leaf.shape[1] == 1
 
 
 # A scalar factor in canonical form: (0, word) is the 1×1 product of the word, (1, word) its trace.
@@ -234,7 +251,7 @@ class _Normal:
             word = tuple(_cancel(word[1:-1], _inverse_pair))
         if not word:
             return n, []
-        cuts = [i for i, f in enumerate(word) if f.shape[1] == 1]
+        cuts = [i for i, f in enumerate(word) if _column(f)]
         if cuts:
             start = cuts[-1] + 1
             return sp.Integer(1), [self.path(p) for p in _split(word[start:] + word[:start])]
@@ -294,7 +311,11 @@ def canonical(expr: sp.Basic, symmetric: Iterable[sp.Basic] = ()) -> sp.Basic:
     (uᵀAv, the one that sorts first; the others become traces), or is (scalar)·Identity(1) when it
     has none, so quadratic and linear forms stay readable. Zero is 0 or ZeroMatrix(rows, cols).
     """
-    shape, collected = _collect(Terms(symmetric), expr)
+    return _assemble(*_collect(Terms(symmetric), expr))
+
+
+def _assemble(shape: tuple | None, collected: dict) -> sp.Basic:
+    """The expression of collected canonical terms {(main word, scalars): coefficient} (see `canonical`)."""
     rows, cols = shape if shape is not None else (1, 1)
     out = []
     for (main, scalars), c in sorted(collected.items(), key=lambda kv: _key(kv[0][0])):

@@ -12,6 +12,7 @@ can be read off:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import sympy as sp
@@ -73,8 +74,31 @@ def rebuild(ts: list[Term], shape: tuple[sp.Expr, sp.Expr]) -> sp.Basic:
         if shape == (1, 1) and not fs:
             parts.append(c * sp.Identity(1))
         else:
-            parts.append(c * (sp.MatMul(*fs) if fs else sp.Identity(shape[0])))
+            parts.append(_scaled(c, _evaluated(fs) if fs else sp.Identity(shape[0])))
     return sp.MatAdd(*parts) if parts else sp.ZeroMatrix(*shape)
+
+
+@functools.cache
+def _evaluated(fs: tuple[sp.Basic, ...]) -> sp.MatrixExpr:
+    """sympy's evaluated product of the factors (memoised: the same products recur in many terms)."""
+    return sp.S.One * sp.MatMul(*fs)
+
+
+def _scaled(c: sp.Expr, m: sp.MatrixExpr) -> sp.MatrixExpr:
+    """c·m as sympy's evaluated product gives it, for an evaluated product m.
+
+    A scalar factor in front of an evaluated product of matrices is what evaluation would leave (it puts the
+    scalars first and has nothing else to combine), so it is prepended without evaluating again, which is
+    the costly part; other cases are evaluated.
+    """
+    if c == 1:
+        return m
+    factors = m.args if isinstance(m, sp.MatMul) else (m,)
+    if isinstance(m, sp.MatMul | sp.MatrixSymbol | sp.Transpose | sp.MatPow) and not any(
+        not isinstance(f, sp.MatrixExpr) for f in factors
+    ):
+        return sp.MatMul(c, *factors)
+    return c * m
 
 
 def expand_matrix(expr: sp.Basic, symmetric: Iterable[sp.MatrixSymbol] = ()) -> sp.Basic:
