@@ -231,12 +231,9 @@ def expected_step(given: Inputs) -> dict:
     if not inst.finite:
         allowed = "an integer >= 1 with --expected (the expectation is over finite batches; with --m-out)"
         raise v.ParameterError("m_in", allowed, None)
-    if given.method.inner_steps != 1:
-        raise v.ParameterError(
-            "inner_steps",
-            "1 with --expected (the expected updates are derived for one inner step)",
-            given.method.inner_steps,
-        )
+    if given.method.inner_steps > 1:
+        allowed = "1 with --expected (the expected updates are derived for one inner step; nal has none)"
+        raise v.ParameterError("inner_steps", allowed, given.method.inner_steps)
     if inst.width != inst.k:
         raise v.ParameterError(
             "width", f"k = {inst.k} with --expected (the expected updates are derived for B d×k)", inst.width
