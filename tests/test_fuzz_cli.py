@@ -507,6 +507,12 @@ _FUZZ = settings(
 # ν_H = σ = R = 0 and two tasks, both hard: every sampled excess is 0 and the Monte Carlo gain was 0/0 (NaN).
 @example(argv=["landscape", "--nu-hard", "0", "--sigma", "0", "--R", "0", "--mc", "2"])
 @example(argv=["landscape", "--nu-hard", "0", "--sigma", "0", "--R", "0", "--mc", "2", "--json"])
+# σ = 1e308: the optimal α_train's factor g_m evaluated the noise term σ² too (OverflowError); with α = 1e-308
+# the excess is finite but the Monte Carlo's samples σz are not (a RuntimeWarning, NaN printed).
+@example(argv=["landscape", "--alpha", "5e-324", "--sigma", "1e308"])
+@example(argv=["landscape", "--d", "1", "--alpha", "1e-308", "--sigma", "1e308", "--R", "0", "--mc", "2"])
+# ρ_H = 1e308: the stationarity polynomials' powers of ρ overflowed (OverflowError).
+@example(argv=["landscape", "--alpha", "5e-324", "--rho-hard", "1e308"])
 def test_landscape_keeps_the_contract(argv, capsys, files, warm):
     check(argv, capsys, files)
 

@@ -39,6 +39,7 @@ NAMES = {
     "kappa_star": ("κ*", r"\kappa_{*}"),
     "dist_T": ("dist_T", r"\operatorname{dist}_{T}"),
     "dist_inf": ("dist_∞", r"\operatorname{dist}_{\infty}"),
+    "G_neg_error": ("δG_neg", r"\delta G_{\mathrm{neg}}"),
     "sigma_tilde": ("σ̃", r"\tilde{\sigma}"),
     "E_norm": ("‖E‖₂", r"\lVert E \rVert_{2}"),
     "E_next_norm": ("‖E⁺‖₂", r"\lVert E^{+} \rVert_{2}"),

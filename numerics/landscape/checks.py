@@ -208,9 +208,10 @@ def _train_step_instance(params: Mapping[str, float]) -> EasyHard:
     )
 
 
-def numeric_optimum(inst: EasyHard, negative: bool) -> tuple[float, float, float]:
-    """The α̂ maximising G over α_train found without the closed-form optimum, G(α̂), and the search's
-    location error there (relative to max(1, |α̂|)).
+def numeric_optimum(inst: EasyHard, negative: bool) -> tuple[float, float, float, float]:
+    """The α̂ maximising G over α_train found without the closed-form optimum, G(α̂), the search's
+    location error there (relative to max(1, |α̂|)), and how far below the top G(α̂) may be: ½|G''| times
+    Brent's squared location error, plus 4ν (below which a flat top's points cannot be told apart).
 
     The search runs in u: α_train = u/(1 − |u|) for u ∈ (−1, 1) (every real), or α_train = −u/(1 − u) for
     u ∈ (0, 1) (``negative``: every negative real). The best of :data:`GRID` interior grid points, then
@@ -221,7 +222,9 @@ def numeric_optimum(inst: EasyHard, negative: bool) -> tuple[float, float, float
     largest residual of a parabola fitted to G at α̂ + jτ, j = −6..6, τ = 1e-6 s, s = max(1, |α̂|) (the
     cubic term left, G‴(6τ)³/6, is below rounding), at least ε G. G'' is the second difference at a step h
     from 1e-3 s, quadrupled until the difference is 100ν or more (or h reaches s): a flat top's curvature is
-    measured where it shows above the noise."""
+    measured where it shows above the noise. And never less than the half-width found directly, by doubling
+    a step from τ while G on either side stays within 4ν of G(α̂) (a top level to rounding over a wide range,
+    where the quadratic model fails)."""
     lo, hi = (0.0, 1.0) if negative else (-1.0, 1.0)
     sign = -1.0 if negative else 1.0
 
@@ -254,8 +257,18 @@ def numeric_optimum(inst: EasyHard, negative: bool) -> tuple[float, float, float
             break
         h *= 4
     flat = math.sqrt(8 * noise * h**2 / second) if second > 0 else math.inf
+    # A top flatter than its quadratic model (G level to rounding over a wide range: the curvature is then
+    # measured far out, where the quartic terms show) is located no better than where G stays within 4ν of
+    # G(α̂) on either side: found directly by doubling the step from τ.
+    wide = 1e-6 * scale
+    while wide < 1e6 * scale and max(gain(a_hat + wide), gain(a_hat - wide)) >= g_hat - 4 * noise:
+        wide *= 2
+    flat = max(flat, wide / 2)
     brent = 2 * (math.sqrt(eps) * abs(u_hat) + XATOL / 3) / (1.0 - abs(u_hat)) ** 2
-    return a_hat, g_hat, (brent + flat) / max(1.0, abs(a_hat))
+    # How far below the top G(α̂) may be: Brent's location error on the quadratic part, plus the 4ν within
+    # which a flat top cannot be told apart (the flat part of the location error costs no more than that).
+    shortfall = 0.5 * (second / h**2) * brent**2 + 4 * noise
+    return a_hat, g_hat, (brent + flat) / max(1.0, abs(a_hat)), shortfall
 
 
 def _newton_distance(coeffs: tuple[float, float, float], a: float) -> float:
@@ -276,14 +289,15 @@ def _train_step_cached(key: tuple) -> dict[str, float]:
         raise Inadmissible from None
     if best is None:
         raise Inadmissible
-    a_hat, _, resolution = numeric_optimum(inst, negative=False)
+    a_hat, _, resolution, _ = numeric_optimum(inst, negative=False)
     p1, p2 = closed_form.stationarity_coefficients(inst)  # not None: the optimum above exists
-    _, g_neg, _ = numeric_optimum(inst, negative=True)
+    _, g_neg, _, g_neg_error = numeric_optimum(inst, negative=True)
     steps = inst.inner_steps
     return {
         "G": forms.gain,
         "G_star": best.gain,
         "G_neg": g_neg,
+        "G_neg_error": g_neg_error,
         "alpha_min": min(best.alpha_train),
         "delta": min(_newton_distance(p, a_hat) for p in (p1, p2)) / max(1.0, abs(a_hat)),
         "resolution": resolution,

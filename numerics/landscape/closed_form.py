@@ -237,9 +237,10 @@ class TrainStepOptimum:
 
 
 @cache
-def _stationarity_functions():
+def _stationarity_functions(module: str = "math"):
     """The coefficients (C₂, C₁, C₀) in α_train of P₁/m_train and P₂/m_train (L.alpha_train.optimum), as
-    functions of (d, ρ_H, ρ_E, Γ_H, Γ_E, κ_train), κ_train = 1/m_train (0: the exact gradient)."""
+    functions of (d, ρ_H, ρ_E, Γ_H, Γ_E, κ_train), κ_train = 1/m_train (0: the exact gradient); ``module``
+    "math" for floats, "mpmath" for mpmath numbers."""
     dv = train_step.optimum()
     H, E = two_type.TYPES
     args = (M.d, two_type.rho[H], two_type.rho[E], train_step.Gamma[H], train_step.Gamma[E], kappa_train)
@@ -247,7 +248,7 @@ def _stationarity_functions():
     for name in ("P₁", "P₂"):
         poly = sp.Poly(sp.expand(dv[name] / two_type.m_train), M.alpha_train)
         coeffs = [sp.factor(sp.expand(c.subs(two_type.m_train, 1 / kappa_train))) for c in poly.all_coeffs()]
-        out.append(sp.lambdify(args, coeffs, modules="math"))
+        out.append(sp.lambdify(args, coeffs, modules=module))
     return tuple(out)
 
 
@@ -276,17 +277,29 @@ def stationarity_coefficients(
     """(C₂, C₁, C₀) of P₁/m_train and of P₂/m_train in α_train at ``inst`` (:func:`_stationarity_functions`),
     with the test factors Γ_k = g_m(ρ_k)^S divided by the larger (P₁ is homogeneous in them, so its roots
     stay; g^S is taken in mpmath, where it neither overflows nor underflows); None when both are 0."""
-    _, _, one_step, _, _ = _easy_hard_functions()
-    powers = [
-        mpmath.mpf(one_step(inst.d, inst.alpha, inst.sigma, r, _inverse(inst.m))[0]) ** inst.inner_steps
-        for r in (inst.rho_hard, inst.rho_easy)
-    ]
+    _, _, one_step, _, _ = _easy_hard_functions("mpmath")
+    # g_m(ρ), the first of one_step's pair, in mpmath (53 bits, an unbounded exponent range): at ρ = 1e308 or
+    # σ = 1e308 its float evaluation overflowed (σ enters only the pair's noise term).
+    with mpmath.workprec(53):
+        args = [mpmath.mpf(x) for x in (inst.d, inst.alpha, inst.sigma)]
+        powers = [
+            one_step(*args, mpmath.mpf(r), mpmath.mpf(_inverse(inst.m)))[0] ** inst.inner_steps
+            for r in (inst.rho_hard, inst.rho_easy)
+        ]
     top = max(powers)
     if top == 0:
         return None
-    p1, p2 = _stationarity_functions()
     args = (inst.d, inst.rho_hard, inst.rho_easy, *(float(x / top) for x in powers), _inverse(inst.m_train))
-    return tuple(p1(*args)), tuple(p2(*args))
+    try:
+        return tuple(tuple(p(*args)) for p in _stationarity_functions())
+    except (OverflowError, ZeroDivisionError):
+        # ρ = 1e308 overflows the coefficients' powers of ρ: in mpmath, each triple divided by its largest
+        # (the roots, and Newton steps on them, are unchanged by a common factor).
+        with mpmath.workprec(53):
+            triples = [p(*(mpmath.mpf(x) for x in args)) for p in _stationarity_functions("mpmath")]
+            return tuple(
+                tuple(float(c / max(abs(x) for x in t)) if any(t) else 0.0 for c in t) for t in triples
+            )
 
 
 def optimal_alpha_train(inst: EasyHard) -> TrainStepOptimum | None:

@@ -515,8 +515,8 @@ _RELATED = (
 
 def _alpha_train() -> None:
     """MAML trained with its own step size α_train, tested with α and S steps (spec L §2, §3.5, §3.6j)."""
-    G_star, G_neg, delta, resolution, alpha_min = sp.symbols(
-        "G_star G_neg delta resolution alpha_min", real=True
+    G_star, G_neg, G_neg_error, delta, resolution, alpha_min = sp.symbols(
+        "G_star G_neg G_neg_error delta resolution alpha_min", real=True
     )
     setting = (
         "two types, MAML trained by one step of size α_train on m_train samples, both solutions tested after "
@@ -556,8 +556,10 @@ def _alpha_train() -> None:
             "spec L §3.7",
             Provenance.DERIVED,
             setting + "; G_neg: the largest G over α_train < 0 found by a bounded search in u ∈ (0, 1), "
-            "α_train = −u/(1 − u). Outside the band no optimal α_train is negative (L.alpha_train.positive)",
-            sp.Le(G_star, G_neg),
+            "α_train = −u/(1 − u); δG_neg: how far below the top the search's point may be (½|G''| times its "
+            "squared termination error, plus four times G's measured rounding noise). Outside the band no "
+            "optimal α_train is negative (L.alpha_train.positive)",
+            sp.Le(G_star, G_neg + G_neg_error),
             hypotheses=(sp.Lt(_BAND, 0),),
             prove=_alpha_train_band_proof,
         )
