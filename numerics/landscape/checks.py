@@ -235,9 +235,15 @@ def numeric_optimum(inst: EasyHard, negative: bool) -> tuple[float, float, float
         return closed_form.easy_hard(dataclasses.replace(inst, alpha_train=a)).gain
 
     us = np.linspace(lo, hi, GRID + 2)[1:-1]
+    if negative:
+        # Squared: grid points crowd towards α = 0, where a negative optimum can sit in a peak narrower than
+        # an even cell (−0.001, between α = 0 and the first even point −0.005).
+        us = us**2
     gains = [gain(alpha(u)) for u in us]
     i = int(np.argmax(gains))
-    left = us[i - 1] if i > 0 else (lo + us[0]) / 2
+    # The bracket reaches the search's end where α is finite there (u = 0, α = 0): a peak narrower than a grid
+    # cell next to α = 0 (−0.001 at a grid step of 0.005) was missed.
+    left = us[i - 1] if i > 0 else (lo if abs(lo) < 1 else (lo + us[0]) / 2)
     right = us[i + 1] if i + 1 < us.size else (us[-1] + hi) / 2
     found = scipy.optimize.minimize_scalar(
         lambda u: -gain(alpha(u)), bounds=(left, right), method="bounded", options={"xatol": XATOL}
